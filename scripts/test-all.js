@@ -1,0 +1,27 @@
+#!/usr/bin/env node
+// Runs every vitest project and ends with the plain line CI reads: "N passed, N failed".
+import { spawnSync } from "node:child_process";
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
+
+const out = "test-results/vitest.json";
+mkdirSync("test-results", { recursive: true });
+rmSync(out, { force: true });
+const run = spawnSync(
+  "npx",
+  ["vitest", "run", "--reporter=default", "--reporter=json", `--outputFile.json=${out}`, ...process.argv.slice(2)],
+  { stdio: "inherit", env: { ...process.env, NO_COLOR: process.env.NO_COLOR ?? (process.env.CI ? "1" : undefined) } },
+);
+let passed = 0;
+let failed = 0;
+try {
+  const report = JSON.parse(readFileSync(out, "utf8"));
+  passed = report.numPassedTests;
+  // A file that fails to load counts as a failure even though it ran no test.
+  failed = Math.max(report.numFailedTests, report.numFailedTestSuites);
+  if (report.numTotalTests === 0) failed += 1;
+} catch {
+  failed += 1;
+}
+if (run.status !== 0 && failed === 0) failed = 1;
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed === 0 && run.status === 0 ? 0 : 1);

@@ -1,0 +1,14 @@
+// Worker secrets: `wrangler secret put NAME` in production, `.dev.vars` locally.
+// They never appear in R2, logs or responses.
+declare namespace Cloudflare {
+  interface Env {
+    /** Hex Ed25519 seed of the online key that signs snapshot, timestamp and every bin-n. */
+    ONLINE_KEY: string;
+    /** The next online key during a rotation (docs/operations.md). */
+    ONLINE_KEY_NEXT?: string;
+    /** HMAC-SHA256 key of the artifact webhook. */
+    WEBHOOK_SECRET: string;
+    /** Bearer token of the admin API. */
+    ADMIN_TOKEN: string;
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * TUF canonical JSON: the bytes every signature in tuf-edge covers.
+ *
+ * TUF signs OLPC canonical JSON (securesystemslib `encode_canonical`). We emit it
+ * with `canonicalize` (RFC 8785), which yields the very same bytes only on a
+ * subset of JSON. `assertCanonicalSubset` rejects everything outside it, so
+ * nothing outside it is ever signed (docs/adr/0001-canonical-json.md):
+ *  - control characters U+0000-U+001F (OLPC writes them raw, JCS escapes them);
+ *  - lone surrogates (not encodable as UTF-8);
+ *  - non-integers and integers beyond 2^53-1 (OLPC has no floats; JS loses precision);
+ *  - an object whose keys mix characters above U+FFFF with U+E000-U+FFFF
+ *    (JCS and tuf-js sort by UTF-16 units, Python and Go by code point);
+ *  - undefined, functions, symbols, bigints and non-plain objects.
+ */
+import canonicalizeJcs from "canonicalize";
+import { TufError } from "./errors.js";
+import { utf8 } from "./bytes.js";
+
+export type JSONValue = null | boolean | number | string | JSONValue[] | JSONObject;
+export interface JSONObject {
+  [key: string]: JSONValue;
+}
+
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f]/;
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const ASTRAL = /[\ud800-\udbff][\udc00-\udfff]/;
+const HIGH_BMP = /[\ue000-\uffff]/;
+
+function checkString(s: string, where: string): void {
+  if (CONTROL.test(s)) throw new TufError("not_canonical", `${where}: control characters are not allowed`);
+  if (LONE_SURROGATE.test(s)) throw new TufError("not_canonical", `${where}: lone surrogates are not allowed`);
+}
+
+/** Throws `TufError("not_canonical")` unless `value` is inside the signable subset. */
+export function assertCanonicalSubset(value: unknown, where = "$"): asserts value is JSONValue {
+  if (value === null || typeof value === "boolean") return;
+  if (typeof value === "string") return checkString(value, where);
+  if (typeof value === "number") {
+    if (!Number.isSafeInteger(value))
+      throw new TufError("not_canonical", `${where}: only integers below 2^53 are allowed, got ${value}`);
+    return;
+  }
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) assertCanonicalSubset(value[i], `${where}[${i}]`);
+    return;
+  }
+  if (typeof value === "object") {
+    const proto = Object.getPrototypeOf(value);
+    if (proto !== Object.prototype && proto !== null)
+      throw new TufError("not_canonical", `${where}: only plain objects are allowed`);
+    let astral = false;
+    let highBmp = false;
+    for (const [key, member] of Object.entries(value)) {
+      checkString(key, `${where} key ${JSON.stringify(key)}`);
+      astral ||= ASTRAL.test(key);
+      highBmp ||= HIGH_BMP.test(key);
+      assertCanonicalSubset(member, `${where}.${key}`);
+    }
+    if (astral && highBmp)
+      throw new TufError(
+        "not_canonical",
+        `${where}: keys mix characters above U+FFFF with U+E000-U+FFFF, whose sort order differs between TUF clients`,
+      );
+    return;
+  }
+  throw new TufError("not_canonical", `${where}: ${typeof value} is not a JSON value`);
+}
+
+/** Canonical JSON text of `value`; throws `TufError("not_canonical")` outside the subset. */
+export function canonicalString(value: unknown): string {
+  assertCanonicalSubset(value);
+  return canonicalizeJcs(value) as string;
+}
+
+/** Canonical JSON bytes (UTF-8) of `value`. */
+export const canonicalBytes = (value: unknown): Uint8Array => utf8(canonicalString(value));
