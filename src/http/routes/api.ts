@@ -1,0 +1,94 @@
+/**
+ * `/api/v1/`: the index's webhook, the operator's admin calls, and public status.
+ * Every request that is accepted is durable in the Publisher before the 2xx goes out.
+ */
+import { Hono, type Context } from "hono";
+import { digestHex, toHex, sha256Sync } from "../../tuf/index.js";
+import type { ReceiptView, SubmitResult } from "../../publisher/types.js";
+import { requireAdmin, verifyWebhookSignature } from "../auth.js";
+import { ApiError } from "../errors.js";
+import { publisherOf } from "../publisher-stub.js";
+import { parseArtifactChanges, parseJSON, readBody, validatePath } from "../validate.js";
+
+/** Largest file `PUT /api/v1/targets/<path>` hashes in memory. */
+export const MAX_HOSTED_TARGET_BYTES = 64 * 1024 * 1024;
+
+type Ctx = Context<{ Bindings: Env }>;
+
+export const api = new Hono<{ Bindings: Env }>()
+  .post("/bootstrap", requireAdmin, async (c) => {
+    const body = parseJSON(await readBody(c.req.raw)) as Record<string, unknown>;
+    const roles = ["root", "targets", "bins"] as const;
+    if (typeof body !== "object" || body === null || roles.some((r) => typeof body[r] !== "object" || body[r] === null))
+      throw new ApiError(400, "request_invalid", 'the body must be {"root":{...},"targets":{...},"bins":{...}}, the signed ceremony files');
+    const [root, targets, bins] = roles.map((r) => JSON.stringify(body[r]));
+    const result = await publisherOf(c.env).bootstrap({ root: root!, targets: targets!, bins: bins! });
+    switch (result.status) {
+      case "bootstrapped":
+        return c.json(result, 201);
+      case "already_bootstrapped":
+        throw new ApiError(409, "already_bootstrapped", "this repository is already bootstrapped; upload new offline roles with POST /api/v1/metadata");
+      case "rejected":
+        throw new ApiError(422, result.code, result.message);
+    }
+  })
+  .post("/artifacts", async (c) => {
+    const raw = await readBody(c.req.raw);
+    await verifyWebhookSignature(c.req.header("x-tuf-edge-signature"), raw, c.env.WEBHOOK_SECRET, Math.floor(Date.now() / 1000));
+    const changes = parseArtifactChanges(parseJSON(raw));
+    const result = await publisherOf(c.env).submit({
+      changes,
+      bodySha256: toHex(sha256Sync(raw)),
+      idempotencyKey: idempotencyKey(c),
+      wait: c.req.query("wait") === "true",
+    });
+    return submitResponse(c, result);
+  })
+  .get("/receipts/:id", async (c) => {
+    const view = await publisherOf(c.env).receipt(c.req.param("id"));
+    if (!view) throw new ApiError(404, "receipt_not_found", `no receipt ${c.req.param("id")}`);
+    return c.json(view);
+  })
+  .put("/targets/*", requireAdmin, async (c) => {
+    const path = validatePath(decodeURIComponent(new URL(c.req.url).pathname.replace(/^\/api\/v1\/targets\//, "")), "path");
+    const bytes = await readBody(c.req.raw, MAX_HOSTED_TARGET_BYTES);
+    const hashes = await digestHex(bytes, ["sha256", "sha512"]);
+    const slash = path.lastIndexOf("/");
+    const dir = path.slice(0, slash + 1);
+    const base = path.slice(slash + 1);
+    // TUF spec 6.2.1: one identical copy per listed hash, plus the plain name for clients without TUF.
+    const keys = [`targets/${dir}${hashes.sha256}.${base}`, `targets/${dir}${hashes.sha512}.${base}`, `targets/${path}`];
+    for (const key of keys) await c.env.BUCKET.put(key, bytes, { httpMetadata: { contentType: "application/octet-stream" } });
+    const result = await publisherOf(c.env).submit({
+      changes: [{ op: "add", path, length: bytes.length, hashes }],
+      bodySha256: hashes.sha256!,
+      idempotencyKey: idempotencyKey(c),
+      wait: c.req.query("wait") === "true",
+    });
+    return submitResponse(c, result);
+  })
+  .get("/status", async (c) => {
+    const status = await publisherOf(c.env).status();
+    if (!status) throw new ApiError(409, "not_bootstrapped", "this repository is not bootstrapped yet: run tuf-edge bootstrap");
+    return c.json(status, 200, { "cache-control": "no-store" });
+  });
+
+function idempotencyKey(c: Ctx): string | undefined {
+  const key = c.req.header("idempotency-key");
+  if (key !== undefined && (key.length === 0 || key.length > 200))
+    throw new ApiError(400, "idempotency_key_invalid", "Idempotency-Key must be 1 to 200 characters");
+  return key;
+}
+
+function submitResponse(c: Ctx, result: SubmitResult): Response {
+  switch (result.status) {
+    case "not_bootstrapped":
+      throw new ApiError(409, "not_bootstrapped", "this repository is not bootstrapped yet: run tuf-edge bootstrap");
+    case "idempotency_conflict":
+      throw new ApiError(422, "idempotency_key_reused", "this Idempotency-Key was used with a different body");
+    case "published":
+      return c.json(result satisfies ReceiptView, 200);
+    case "queued":
+      return c.json({ receipt: result.receipt, status: "queued" }, 202);
+  }
+}

@@ -1,0 +1,143 @@
+/**
+ * Validation of the artifact webhook. Each rule has its own error code, and a
+ * request that breaks any rule changes nothing.
+ */
+import { assertCanonicalSubset, TufError, type JSONObject } from "../tuf/index.js";
+import type { Change } from "../publisher/types.js";
+import { ApiError } from "./errors.js";
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+export const MAX_PATH_BYTES = 1024;
+const HASH_HEX_LENGTH: Record<string, number> = { sha256: 64, sha512: 128 };
+
+/** Reads a body of at most `limit` bytes, refusing larger ones without reading them whole. */
+export async function readBody(req: Request, limit = MAX_BODY_BYTES): Promise<Uint8Array> {
+  const declared = Number(req.headers.get("content-length") ?? "0");
+  if (declared > limit) throw tooLarge(limit);
+  const reader = req.body?.getReader();
+  if (!reader) return new Uint8Array();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.length;
+    if (size > limit) {
+      await reader.cancel();
+      throw tooLarge(limit);
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return out;
+}
+
+const tooLarge = (limit: number) => new ApiError(413, "body_too_large", `the body is larger than ${limit} bytes`);
+
+export function parseJSON(body: Uint8Array): unknown {
+  try {
+    return JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(body));
+  } catch {
+    throw new ApiError(400, "malformed_json", "the body is not valid UTF-8 JSON");
+  }
+}
+
+/**
+ * A target path as TUF clients use it (TUF spec 4.5; pep458.md §4): relative,
+ * `/`-separated, put into URLs unencoded, hashed as UTF-8 to pick its bin.
+ */
+export function validatePath(path: unknown, where: string): string {
+  const fail = (why: string) => new ApiError(422, "path_invalid", `${where}: ${why}`);
+  if (typeof path !== "string" || path === "") throw fail("must be a non-empty string");
+  if (new TextEncoder().encode(path).length > MAX_PATH_BYTES) throw fail(`must be at most ${MAX_PATH_BYTES} bytes`);
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(path)) throw fail("must not contain control characters");
+  if (/[\\?#]/.test(path)) throw fail("must not contain \\, ? or # (clients put paths into URLs unencoded)");
+  // Keys above U+DFFF sort differently in JS and Python clients; paths are keys in bin-n.
+  if (/[\ud800-\uffff]/.test(path)) throw fail("must not contain characters at or above U+D800");
+  const segments = path.split("/");
+  if (segments.some((s) => s === "")) throw fail("must be relative, with no empty segment (no leading, trailing or double /)");
+  if (segments.some((s) => s === ".." || s === ".")) throw fail("must not contain . or .. segments");
+  return path;
+}
+
+export function validateHashes(hashes: unknown, where: string): Record<string, string> {
+  if (typeof hashes !== "object" || hashes === null || Array.isArray(hashes) || Object.keys(hashes).length === 0)
+    throw new ApiError(422, "hashes_invalid", `${where}: hashes must be an object with sha256 and/or sha512`);
+  for (const [alg, digest] of Object.entries(hashes)) {
+    const expected = HASH_HEX_LENGTH[alg];
+    if (expected === undefined)
+      throw new ApiError(
+        422,
+        "hash_algorithm_unsupported",
+        `${where}: hash algorithm ${JSON.stringify(alg)} is not accepted; use sha256 and/or sha512` +
+          (alg.startsWith("blake2") ? " (tuf-js clients cannot verify blake2b, so every target listing it would fail)" : ""),
+      );
+    if (typeof digest !== "string" || digest.length !== expected || !/^[0-9a-f]+$/.test(digest))
+      throw new ApiError(422, "hashes_invalid", `${where}: ${alg} must be ${expected} lowercase hex characters`);
+  }
+  return hashes as Record<string, string>;
+}
+
+export function validateLength(length: unknown, where: string): number {
+  if (!Number.isSafeInteger(length) || (length as number) < 0)
+    throw new ApiError(422, "length_invalid", `${where}: length must be a non-negative safe integer`);
+  return length as number;
+}
+
+export function validateCustom(custom: unknown, where: string): JSONObject {
+  if (typeof custom !== "object" || custom === null || Array.isArray(custom))
+    throw new ApiError(422, "custom_invalid", `${where}: custom must be a JSON object`);
+  try {
+    assertCanonicalSubset(custom, `${where}.custom`);
+  } catch (e) {
+    if (e instanceof TufError) throw new ApiError(422, "custom_invalid", `${e.message} (TUF canonical JSON cannot sign it)`);
+    throw e;
+  }
+  return custom as JSONObject;
+}
+
+/** `{"add":[{"path","length","hashes","custom"?}],"remove":["path",...]}` to a list of changes. */
+export function parseArtifactChanges(body: unknown): Change[] {
+  if (typeof body !== "object" || body === null || Array.isArray(body))
+    throw new ApiError(400, "request_invalid", 'the body must be {"add":[...],"remove":[...]}');
+  const { add = [], remove = [], ...extra } = body as Record<string, unknown>;
+  const unknownFields = Object.keys(extra);
+  if (unknownFields.length > 0) throw new ApiError(400, "request_invalid", `unknown field ${JSON.stringify(unknownFields[0])}; expected add and remove`);
+  if (!Array.isArray(add) || !Array.isArray(remove)) throw new ApiError(400, "request_invalid", "add and remove must be arrays");
+  if (add.length + remove.length === 0) throw new ApiError(400, "request_invalid", "add or remove at least one path");
+
+  const changes: Change[] = [];
+  const seen = new Set<string>();
+  const once = (path: string, where: string) => {
+    if (seen.has(path)) throw new ApiError(422, "duplicate_path", `${where}: ${JSON.stringify(path)} appears twice in this request`);
+    seen.add(path);
+  };
+  add.forEach((entry: unknown, i) => {
+    const where = `add[${i}]`;
+    if (typeof entry !== "object" || entry === null || Array.isArray(entry))
+      throw new ApiError(400, "request_invalid", `${where} must be an object {"path","length","hashes"}`);
+    const { path, length, hashes, custom, ...rest } = entry as Record<string, unknown>;
+    if (Object.keys(rest).length > 0) throw new ApiError(400, "request_invalid", `${where}: unknown field ${JSON.stringify(Object.keys(rest)[0])}`);
+    const p = validatePath(path, where);
+    once(p, where);
+    changes.push({
+      op: "add",
+      path: p,
+      length: validateLength(length, where),
+      hashes: validateHashes(hashes, where),
+      ...(custom === undefined ? {} : { custom: validateCustom(custom, where) }),
+    });
+  });
+  remove.forEach((path: unknown, i) => {
+    const p = validatePath(path, `remove[${i}]`);
+    once(p, `remove[${i}]`);
+    changes.push({ op: "remove", path: p });
+  });
+  return changes;
+}

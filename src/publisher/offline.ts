@@ -1,0 +1,83 @@
+/**
+ * Checks on the offline-signed roles (root, targets, bins) before the Publisher
+ * accepts them, at bootstrap and at later uploads. Pure: takes bytes, returns
+ * parsed metadata or throws TufError with a code the API reports.
+ */
+import {
+  Metadata,
+  TufError,
+  verifyDelegate,
+  verifyRootRotation,
+  type Key,
+  type Root,
+  type SuccinctRoles,
+  type Targets,
+} from "../tuf/index.js";
+
+/** Role names must give the same URL under Python's quote() and JS encodeURIComponent (pep458.md §4). */
+const URL_SAFE_ROLE = /^[a-z0-9][a-z0-9.-]*$/;
+
+export interface OfflineRoles {
+  root: Metadata<Root>;
+  targets: Metadata<Targets>;
+  bins: Metadata<Targets>;
+}
+
+export function parseOffline(root: string, targets: string, bins: string): OfflineRoles {
+  const enc = new TextEncoder();
+  return {
+    root: Metadata.fromBytes("root", enc.encode(root)),
+    targets: Metadata.fromBytes("targets", enc.encode(targets)),
+    bins: Metadata.fromBytes("targets", enc.encode(bins)),
+  };
+}
+
+export function succinctRolesOf(bins: Targets): SuccinctRoles {
+  const succinct = bins.delegations?.succinctRoles;
+  if (!succinct) throw new TufError("malformed", "bins must delegate to bin-n with succinct_roles (TAP 15)");
+  return succinct;
+}
+
+/**
+ * The PEP 458 layout, fully signed and unexpired: root signed by its threshold,
+ * targets by root's targets keys, bins by targets' "bins" delegation, and the
+ * online key named for snapshot, timestamp and every bin-n with threshold 1.
+ */
+export async function verifyOfflineSet(roles: OfflineRoles, onlineKey: Key, now: Date): Promise<void> {
+  const { root, targets, bins } = roles;
+  await verifyDelegate(root.signed, "root", root);
+  if (root.signed.consistentSnapshot !== true)
+    throw new TufError("malformed", "root must set consistent_snapshot: true (tuf-edge publishes consistent snapshots)");
+  await verifyDelegate(root.signed, "targets", targets);
+  if (!targets.signed.delegateFor("bins")) throw new TufError("malformed", "targets must delegate to a role named bins");
+  await verifyDelegate(targets.signed, "bins", bins);
+  const succinct = succinctRolesOf(bins.signed);
+  if (!URL_SAFE_ROLE.test(succinct.namePrefix))
+    throw new TufError("malformed", `succinct_roles name_prefix ${JSON.stringify(succinct.namePrefix)} must match [a-z0-9.-]`);
+  for (const [name, md] of [["root", root], ["targets", targets], ["bins", bins]] as const)
+    if (md.signed.isExpired(now)) throw new TufError("expired", `${name} v${md.signed.version} expired at ${md.signed.expires.toISOString()}`);
+  requireOnlineKey(root.signed.delegateFor("snapshot")!, onlineKey, "root's snapshot role");
+  requireOnlineKey(root.signed.delegateFor("timestamp")!, onlineKey, "root's timestamp role");
+  requireOnlineKey({ keys: bins.signed.delegations!.keys, role: succinct }, onlineKey, "bins' succinct_roles");
+}
+
+function requireOnlineKey(
+  delegate: { keys: Readonly<Record<string, Key>>; role: { keyids: readonly string[]; threshold: number } },
+  onlineKey: Key,
+  where: string,
+): void {
+  const listed = delegate.role.keyids.includes(onlineKey.keyid) && delegate.keys[onlineKey.keyid]?.keyid === onlineKey.keyid;
+  if (!listed || delegate.role.threshold !== 1)
+    throw new TufError(
+      "unknown_key",
+      `ONLINE_KEY (keyid ${onlineKey.keyid}) must be the only key needed by ${where} (it lists ${delegate.role.keyids.join(", ") || "none"}, threshold ${delegate.role.threshold})`,
+    );
+}
+
+/** A new version of an offline role must follow the current one by exactly one (TUF spec 5.3.5, 5.6.3). */
+export function requireNextVersion(name: string, current: number, next: number): void {
+  if (next !== current + 1)
+    throw new TufError("rollback", `${name} v${next} must follow the published v${current} (expected v${current + 1})`);
+}
+
+export { verifyRootRotation };

@@ -1,0 +1,550 @@
+/**
+ * The Publisher: one Durable Object per repository, the single writer of its
+ * TUF metadata. SQLite storage is the source of truth; R2 holds what clients read.
+ *
+ * Publishing is begin → write → commit (TUF spec 6.3, PEP 458 §Producing Consistent Snapshots):
+ *  1. begin, one transactionSync: apply the queued changes to `artifacts`, pick
+ *     the bins they touch plus the bins due for renewal, and reserve the next
+ *     versions of those bins, the snapshot and the timestamp. The reservation
+ *     is a `publishes` row with committed_at NULL.
+ *  2. write to R2: bin-n files, then offline roles, then `N.snapshot.json`,
+ *     then `timestamp.json` last, the commit point clients see.
+ *  3. commit, one transactionSync: mark the publish and its receipts done.
+ * A crash between 1 and 3 leaves the reservation in place; the next request or
+ * the alarm resumes it and rewrites byte-identical files (Ed25519 is
+ * deterministic, and expiries are fixed at begin). So versions are never reused
+ * for different content, nothing accepted is lost, and timestamp.json only ever
+ * points at files that were written before it.
+ *
+ * RPC methods take plain data and return result unions; they throw only on
+ * bugs and infrastructure failures, because RPC drops custom error fields.
+ */
+import { DurableObject } from "cloudflare:workers";
+import {
+  digestHex,
+  Ed25519Signer,
+  fromHex,
+  Metadata,
+  MetaFile,
+  Root,
+  Signature,
+  SuccinctRoles,
+  TargetFile,
+  Targets,
+  Timestamp,
+  TufError,
+  utf8,
+  type JSONObject,
+} from "../tuf/index.js";
+import { parseOffline, succinctRolesOf, verifyOfflineSet, type OfflineRoles } from "./offline.js";
+import { binsPerRun, isDue, isOverdue, policyFromEnv, staggeredExpiry, type Policy } from "./policy.js";
+import { migrate } from "./schema.js";
+import { SnapshotBytes } from "./snapshot-bytes.js";
+import type {
+  BootstrapResult,
+  Change,
+  PublishResult,
+  ReceiptView,
+  StatusView,
+  SubmitRequest,
+  SubmitResult,
+} from "./types.js";
+
+/** The most queued changes one publish takes; the rest go in the next one. */
+const MAX_BATCH = 20_000;
+/** R2 puts in flight at once. */
+const PUT_CONCURRENCY = 64;
+/** How long `?wait=true` waits for a publish. */
+const WAIT_MS = 10_000;
+/** When a publish is left unfinished, the alarm retries it this soon. */
+const RETRY_MS = 2_000;
+
+interface PublishPlan {
+  timestampVersion: number;
+  snapshotVersion: number;
+  referenceTime: number;
+  bins: Array<[index: number, version: number]>;
+  offline: string[];
+  receipts: Record<string, number[]>;
+}
+
+export class Publisher extends DurableObject<Env> {
+  private readonly sql: SqlStorage;
+  private readonly policy: Policy;
+  private signer?: Promise<Ed25519Signer>;
+  private layout?: { succinct: SuccinctRoles; snapshot: SnapshotBytes };
+  private draining?: Promise<void>;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.policy = policyFromEnv(env);
+    ctx.blockConcurrencyWhile(async () => migrate(this.sql, Date.now()));
+  }
+
+  // ---- RPC: bootstrap -------------------------------------------------------
+
+  /** Accepts the ceremony's root, targets and bins, then publishes every bin-n, snapshot 1 and timestamp 1. */
+  async bootstrap(input: { root: string; targets: string; bins: string }, now = Date.now()): Promise<BootstrapResult> {
+    if (this.isBootstrapped()) return { status: "already_bootstrapped" };
+    let roles: OfflineRoles;
+    try {
+      roles = parseOffline(input.root, input.targets, input.bins);
+      if (roles.root.signed.version !== 1)
+        throw new TufError("rollback", `bootstrap takes root v1, got v${roles.root.signed.version}; upload later roots with tuf-edge upload`);
+      await verifyOfflineSet(roles, (await this.onlineSigner()).key, new Date(now));
+    } catch (e) {
+      if (e instanceof TufError) return { status: "rejected", code: e.code, message: e.message };
+      throw e;
+    }
+    if (this.isBootstrapped()) return { status: "already_bootstrapped" };
+    const succinct = succinctRolesOf(roles.bins.signed);
+    const n = succinct.numberOfBins;
+    this.ctx.storage.transactionSync(() => {
+      this.sql.exec(
+        "INSERT INTO repository (id, bit_length, name_prefix, bootstrapped_at) VALUES (1, ?, ?, ?)",
+        succinct.bitLength,
+        succinct.namePrefix,
+        now,
+      );
+      for (const [name, md] of Object.entries(roles)) this.storeOfflineRole(name, md);
+      for (let i = 0; i < n; i++)
+        this.sql.exec("INSERT INTO bins (idx, version, expires) VALUES (?, 1, ?)", i, staggeredExpiry(i, n, now, this.policy));
+      this.sql.exec("INSERT INTO roles (name, version, expires) VALUES ('snapshot', 1, ?), ('timestamp', 1, ?)",
+        now + this.policy.onlineExpiryMs, now + this.policy.onlineExpiryMs);
+      const plan: PublishPlan = {
+        timestampVersion: 1,
+        snapshotVersion: 1,
+        referenceTime: now,
+        bins: Array.from({ length: n }, (_, i) => [i, 1]),
+        offline: ["bins", "targets", "root"],
+        receipts: {},
+      };
+      this.insertPlan(plan, "bootstrap");
+      this.audit(now, "bootstrap", { root: 1, bins: n, bit_length: succinct.bitLength });
+    });
+    this.layout = undefined;
+    await this.drain(now);
+    return { status: "bootstrapped", bins: n, snapshot: 1, timestamp: 1 };
+  }
+
+  // ---- RPC: artifacts -------------------------------------------------------
+
+  /** Queues validated changes durably; with `wait`, returns once a timestamp covers them (or the wait runs out). */
+  async submit(request: SubmitRequest, now = Date.now()): Promise<SubmitResult> {
+    if (!this.isBootstrapped()) return { status: "not_bootstrapped" };
+    const { succinct } = this.currentLayout();
+    if (request.idempotencyKey !== undefined) {
+      const prior = this.sql
+        .exec<{ id: string; body_sha256: string }>(
+          "SELECT id, body_sha256 FROM receipts WHERE idempotency_key = ?",
+          request.idempotencyKey,
+        )
+        .toArray()[0];
+      if (prior) {
+        if (prior.body_sha256 !== request.bodySha256) return { status: "idempotency_conflict" };
+        return this.awaitReceipt(prior.id, request.wait, now);
+      }
+    }
+    const id = crypto.randomUUID();
+    this.ctx.storage.transactionSync(() => {
+      this.sql.exec(
+        "INSERT INTO receipts (id, idempotency_key, body_sha256, received_at) VALUES (?, ?, ?, ?)",
+        id,
+        request.idempotencyKey ?? null,
+        request.bodySha256,
+        now,
+      );
+      for (const change of request.changes) this.enqueue(id, change, succinct);
+    });
+    await this.ctx.storage.setAlarm(now + RETRY_MS);
+    return this.awaitReceipt(id, request.wait, now);
+  }
+
+  async receipt(id: string): Promise<ReceiptView | undefined> {
+    const row = this.sql
+      .exec<{ result: string | null }>("SELECT result FROM receipts WHERE id = ?", id)
+      .toArray()[0];
+    if (!row) return undefined;
+    return row.result ? { receipt: id, status: "published", ...JSON.parse(row.result) } : { receipt: id, status: "queued" };
+  }
+
+  // ---- RPC: renewal and recovery -------------------------------------------
+
+  /** The cron's entry point: publishes queued changes and re-signs what is due; publishes nothing if nothing is. */
+  async renew(now = Date.now()): Promise<PublishResult> {
+    if (!this.isBootstrapped()) return { status: "unchanged" };
+    const before = this.currentVersion("timestamp");
+    await this.drain(now);
+    const after = this.currentVersion("timestamp");
+    return after === before ? { status: "unchanged" } : { status: "published", timestamp: after, snapshot: this.currentVersion("snapshot") };
+  }
+
+  override async alarm(): Promise<void> {
+    await this.drain(Date.now());
+  }
+
+  async status(now = Date.now()): Promise<StatusView | undefined> {
+    if (!this.isBootstrapped()) return undefined;
+    const roles = this.sql.exec<{ name: string; version: number; expires: number }>("SELECT name, version, expires FROM roles").toArray();
+    const view = (r: { version: number; expires: number }) => ({
+      version: r.version,
+      expires: new Date(r.expires).toISOString(),
+      seconds_left: Math.floor((r.expires - now) / 1000),
+    });
+    const byName = Object.fromEntries(roles.map((r) => [r.name, view(r)]));
+    const oldest = this.sql.exec<{ idx: number; version: number; expires: number }>(
+      "SELECT idx, version, expires FROM bins ORDER BY expires ASC LIMIT 1",
+    ).one();
+    const last = this.sql
+      .exec<{ committed_at: number }>("SELECT committed_at FROM publishes WHERE committed_at IS NOT NULL ORDER BY timestamp_version DESC LIMIT 1")
+      .toArray()[0];
+    const oldestQueued = this.sql.exec<{ at: number | null }>(
+      "SELECT MIN(r.received_at) AS at FROM queue q JOIN receipts r ON r.id = q.receipt",
+    ).one().at;
+    return {
+      roles: {
+        timestamp: byName.timestamp!,
+        snapshot: byName.snapshot!,
+        oldest_bin: { role: this.currentLayout().succinct.roleName(oldest.idx), ...view(oldest) },
+        bins: byName.bins!,
+        targets: byName.targets!,
+        root: byName.root!,
+      },
+      last_publish: last ? new Date(last.committed_at).toISOString() : null,
+      queue_depth: this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM queue").one().n,
+      oldest_queued_seconds: oldestQueued === null ? null : Math.floor((now - oldestQueued) / 1000),
+      publishing: this.pendingPlan() !== undefined,
+      artifacts: this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM artifacts").one().n,
+      bins: this.currentLayout().succinct.numberOfBins,
+    };
+  }
+
+  // ---- the publish loop -----------------------------------------------------
+
+  /**
+   * Runs publishes until nothing is queued or due. Only one loop runs at a
+   * time: requests that arrive meanwhile are taken by its next publish
+   * (group commit). A failure leaves the alarm set, which resumes the work.
+   */
+  private drain(now: number): Promise<void> {
+    this.draining ??= (async () => {
+      try {
+        let time = now;
+        while ((await this.publishOnce(time)).status === "published") time = Math.max(time, Date.now());
+        await this.ctx.storage.deleteAlarm();
+      } catch (e) {
+        await this.ctx.storage.setAlarm(Date.now() + RETRY_MS);
+        console.error(JSON.stringify({ event: "publish_failed", error: e instanceof Error ? e.message : String(e) }));
+        throw e;
+      } finally {
+        this.draining = undefined;
+      }
+    })();
+    return this.draining;
+  }
+
+  private async publishOnce(now: number): Promise<PublishResult> {
+    const plan = this.pendingPlan() ?? this.begin(now);
+    if (!plan) return { status: "unchanged" };
+    await this.write(plan);
+    this.commit(plan);
+    return { status: "published", timestamp: plan.timestampVersion, snapshot: plan.snapshotVersion };
+  }
+
+  /** Reserves the next consistent snapshot, or returns undefined when nothing changed or is due. */
+  private begin(now: number): PublishPlan | undefined {
+    const { succinct, snapshot } = this.currentLayout();
+    const p = this.policy;
+    return this.ctx.storage.transactionSync(() => {
+      const queued = this.sql
+        .exec<{ seq: number; receipt: string; op: string; path: string; bin: number; length: number | null; hashes: string | null; custom: string | null }>(
+          "SELECT * FROM queue ORDER BY seq LIMIT ?",
+          MAX_BATCH,
+        )
+        .toArray();
+      const touched = new Set<number>();
+      const receipts: Record<string, number[]> = {};
+      for (const item of queued) {
+        if (item.op === "add")
+          this.sql.exec(
+            "INSERT INTO artifacts (path, bin, length, hashes, custom) VALUES (?, ?, ?, ?, ?) " +
+              "ON CONFLICT (path) DO UPDATE SET length = excluded.length, hashes = excluded.hashes, custom = excluded.custom",
+            item.path, item.bin, item.length, item.hashes, item.custom,
+          );
+        else this.sql.exec("DELETE FROM artifacts WHERE path = ?", item.path);
+        touched.add(item.bin);
+        (receipts[item.receipt] ??= []).push(item.bin);
+      }
+      if (queued.length > 0) this.sql.exec("DELETE FROM queue WHERE seq <= ?", queued[queued.length - 1]!.seq);
+
+      // PEP 458 §Metadata Expiry Times: bin-n expire daily, so they are re-signed
+      // on a rolling schedule. Overdue bins are always renewed; due ones up to the per-run bound.
+      const bound = binsPerRun(succinct.numberOfBins, p);
+      const due = this.sql
+        .exec<{ idx: number; expires: number }>("SELECT idx, expires FROM bins WHERE expires <= ? ORDER BY expires", now + p.floorMs + p.slackMs)
+        .toArray();
+      let renewed = 0;
+      for (const bin of due) {
+        if (touched.has(bin.idx)) continue;
+        if (renewed >= bound && !isOverdue(bin.expires, now, p)) break;
+        touched.add(bin.idx);
+        renewed++;
+      }
+      const online = this.sql.exec<{ expires: number }>("SELECT MIN(expires) AS expires FROM roles WHERE name IN ('snapshot', 'timestamp')").one();
+      if (touched.size === 0 && !isDue(online.expires, now, p)) return undefined;
+
+      const expires = now + p.onlineExpiryMs;
+      const bins: Array<[number, number]> = [];
+      for (const idx of [...touched].sort((a, b) => a - b)) {
+        const version = this.sql.exec<{ version: number }>("UPDATE bins SET version = version + 1, expires = ? WHERE idx = ? RETURNING version", expires, idx).one().version;
+        bins.push([idx, version]);
+      }
+      const plan: PublishPlan = {
+        snapshotVersion: this.bumpRole("snapshot", expires),
+        timestampVersion: this.bumpRole("timestamp", expires),
+        referenceTime: now,
+        bins,
+        offline: [],
+        receipts,
+      };
+      for (const id of Object.keys(receipts))
+        this.sql.exec("UPDATE receipts SET published_in = ? WHERE id = ?", plan.timestampVersion, id);
+      this.insertPlan(plan, queued.length > 0 ? "artifacts" : "renewal");
+      for (const [idx, version] of bins) snapshot.set(`${succinct.roleName(idx)}.json`, version);
+      return plan;
+    });
+  }
+
+  /** Writes the plan's files to R2: bin-n, offline roles, snapshot, and timestamp.json last. */
+  private async write(plan: PublishPlan): Promise<void> {
+    const { succinct, snapshot } = this.currentLayout();
+    const signer = await this.onlineSigner();
+    const bucket = this.env.BUCKET;
+
+    await mapLimit(plan.bins, PUT_CONCURRENCY, async ([idx, version]) => {
+      const name = succinct.roleName(idx);
+      const bytes = await this.signBin(idx, version, signer);
+      await putJSON(bucket, `metadata/${version}.${name}.json`, bytes);
+    });
+    for (const role of plan.offline) {
+      const { version, body } = role === "root"
+        ? this.sql.exec<{ version: number; body: ArrayBuffer }>("SELECT version, body FROM root_history WHERE version = (SELECT version FROM roles WHERE name = 'root')").one()
+        : this.sql.exec<{ version: number; body: ArrayBuffer }>("SELECT version, body FROM roles WHERE name = ?", role).one();
+      await putJSON(bucket, `metadata/${version}.${role}.json`, new Uint8Array(body));
+    }
+
+    const snapshotExpires = new Date(this.roleRow("snapshot").expires);
+    const snapshotSigned = snapshot.signedBytes(plan.snapshotVersion, snapshotExpires);
+    const snapshotBytes = await envelope(snapshotSigned, signer);
+    await putJSON(bucket, `metadata/${plan.snapshotVersion}.snapshot.json`, snapshotBytes);
+
+    const timestamp = new Metadata(
+      new Timestamp(
+        { version: plan.timestampVersion, expires: new Date(this.roleRow("timestamp").expires) },
+        new MetaFile(plan.snapshotVersion, snapshotBytes.length, await digestHex(snapshotBytes, ["sha256"])),
+      ),
+    );
+    const timestampBytes = (await timestamp.sign(signer)).toBytes();
+    await selfCheck("timestamp", timestampBytes, signer);
+    // The commit point: every file it references is already in R2.
+    await putJSON(bucket, "metadata/timestamp.json", timestampBytes, {
+      version: String(plan.timestampVersion),
+      expires: String(this.roleRow("timestamp").expires),
+    });
+  }
+
+  private commit(plan: PublishPlan): void {
+    const { succinct } = this.currentLayout();
+    const versions = new Map(plan.bins);
+    this.ctx.storage.transactionSync(() => {
+      this.sql.exec("UPDATE publishes SET committed_at = ? WHERE timestamp_version = ?", Date.now(), plan.timestampVersion);
+      for (const [id, bins] of Object.entries(plan.receipts)) {
+        const result = {
+          bins: Object.fromEntries(bins.map((idx) => [succinct.roleName(idx), versions.get(idx)!])),
+          snapshot: plan.snapshotVersion,
+          timestamp: plan.timestampVersion,
+        };
+        this.sql.exec("UPDATE receipts SET result = ? WHERE id = ?", JSON.stringify(result), id);
+      }
+    });
+  }
+
+  // ---- signing --------------------------------------------------------------
+
+  private async signBin(idx: number, version: number, signer: Ed25519Signer): Promise<Uint8Array> {
+    const targets: Record<string, TargetFile> = {};
+    for (const row of this.sql.exec<{ path: string; length: number; hashes: string; custom: string | null }>(
+      "SELECT path, length, hashes, custom FROM artifacts WHERE bin = ? ORDER BY path",
+      idx,
+    )) {
+      const extra: JSONObject = row.custom === null ? {} : { custom: JSON.parse(row.custom) };
+      targets[row.path] = new TargetFile(row.path, row.length, JSON.parse(row.hashes), extra);
+    }
+    const expires = this.sql.exec<{ expires: number }>("SELECT expires FROM bins WHERE idx = ?", idx).one().expires;
+    const md = await new Metadata(new Targets({ version, expires: new Date(expires) }, targets)).sign(signer);
+    const bytes = md.toBytes();
+    await selfCheck("targets", bytes, signer);
+    return bytes;
+  }
+
+  private onlineSigner(): Promise<Ed25519Signer> {
+    this.signer ??= Ed25519Signer.fromSeed(fromHex(this.env.ONLINE_KEY));
+    return this.signer;
+  }
+
+  // ---- storage helpers ------------------------------------------------------
+
+  private isBootstrapped(): boolean {
+    return this.sql.exec("SELECT 1 FROM repository").toArray().length > 0;
+  }
+
+  /** The bin layout and the snapshot bytes cache, rebuilt from SQLite after a restart. */
+  private currentLayout(): { succinct: SuccinctRoles; snapshot: SnapshotBytes } {
+    if (!this.layout) {
+      const bins = this.sql.exec<{ body: ArrayBuffer }>("SELECT body FROM roles WHERE name = 'bins'").one();
+      const succinct = succinctRolesOf(Metadata.fromBytes("targets", new Uint8Array(bins.body)).signed);
+      const meta = new Map<string, number>();
+      for (const row of this.sql.exec<{ idx: number; version: number }>("SELECT idx, version FROM bins"))
+        meta.set(`${succinct.roleName(row.idx)}.json`, row.version);
+      for (const role of ["targets", "bins"]) meta.set(`${role}.json`, this.currentVersion(role));
+      this.layout = { succinct, snapshot: new SnapshotBytes(meta) };
+    }
+    return this.layout;
+  }
+
+  private enqueue(receipt: string, change: Change, succinct: SuccinctRoles): void {
+    const bin = succinct.binIndexFor(change.path);
+    if (change.op === "remove") {
+      this.sql.exec("INSERT INTO queue (receipt, op, path, bin) VALUES (?, 'remove', ?, ?)", receipt, change.path, bin);
+      return;
+    }
+    this.sql.exec(
+      "INSERT INTO queue (receipt, op, path, bin, length, hashes, custom) VALUES (?, 'add', ?, ?, ?, ?, ?)",
+      receipt,
+      change.path,
+      bin,
+      change.length,
+      JSON.stringify(change.hashes),
+      change.custom === undefined ? null : JSON.stringify(change.custom),
+    );
+  }
+
+  private async awaitReceipt(id: string, wait: boolean | undefined, now: number): Promise<SubmitResult> {
+    const work = this.drain(now);
+    if (wait) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([work.catch(() => undefined), new Promise((r) => (timer = setTimeout(r, WAIT_MS)))]);
+      clearTimeout(timer);
+    } else {
+      // The publish goes on in the background; the alarm set in submit() covers a crash.
+      this.ctx.waitUntil(work.catch(() => undefined));
+    }
+    const view = await this.receipt(id);
+    return view!.status === "published" ? { ...view!, status: "published" } : { status: "queued", receipt: id };
+  }
+
+  private pendingPlan(): PublishPlan | undefined {
+    const row = this.sql
+      .exec<{ timestamp_version: number; snapshot_version: number; reference_time: number; bins: string; offline: string; receipts: string }>(
+        "SELECT * FROM publishes WHERE committed_at IS NULL ORDER BY timestamp_version LIMIT 1",
+      )
+      .toArray()[0];
+    return (
+      row && {
+        timestampVersion: row.timestamp_version,
+        snapshotVersion: row.snapshot_version,
+        referenceTime: row.reference_time,
+        bins: JSON.parse(row.bins),
+        offline: JSON.parse(row.offline),
+        receipts: JSON.parse(row.receipts),
+      }
+    );
+  }
+
+  private insertPlan(plan: PublishPlan, reason: string): void {
+    this.sql.exec(
+      "INSERT INTO publishes (timestamp_version, snapshot_version, reference_time, bins, offline, receipts, reason) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      plan.timestampVersion,
+      plan.snapshotVersion,
+      plan.referenceTime,
+      JSON.stringify(plan.bins),
+      JSON.stringify(plan.offline),
+      JSON.stringify(plan.receipts),
+      reason,
+    );
+  }
+
+  private storeOfflineRole(name: string, md: Metadata<Root> | Metadata<Targets>): void {
+    const body = md.toBytes();
+    this.sql.exec(
+      "INSERT INTO roles (name, version, expires, body) VALUES (?, ?, ?, ?) " +
+        "ON CONFLICT (name) DO UPDATE SET version = excluded.version, expires = excluded.expires, body = excluded.body",
+      name,
+      md.signed.version,
+      md.signed.expires.getTime(),
+      name === "root" ? null : body,
+    );
+    if (name === "root") this.sql.exec("INSERT INTO root_history (version, body) VALUES (?, ?)", md.signed.version, body);
+  }
+
+  private bumpRole(name: "snapshot" | "timestamp", expires: number): number {
+    return this.sql.exec<{ version: number }>("UPDATE roles SET version = version + 1, expires = ? WHERE name = ? RETURNING version", expires, name).one().version;
+  }
+
+  private roleRow(name: string): { version: number; expires: number } {
+    return this.sql.exec<{ version: number; expires: number }>("SELECT version, expires FROM roles WHERE name = ?", name).one();
+  }
+
+  private currentVersion(name: string): number {
+    return this.roleRow(name).version;
+  }
+
+  private audit(at: number, event: string, detail: object): void {
+    this.sql.exec("INSERT INTO audit (at, event, detail) VALUES (?, ?, ?)", at, event, JSON.stringify(detail));
+  }
+}
+
+/** `{"signatures":[…],"signed":…}` built around already-canonical signed bytes: the keys sort this way. */
+async function envelope(signedBytes: Uint8Array, signer: Ed25519Signer): Promise<Uint8Array> {
+  const signature: Signature = await signer.sign(signedBytes);
+  const head = utf8(`{"signatures":[{"keyid":"${signature.keyid}","sig":"${signature.sig}"}],"signed":`);
+  const out = new Uint8Array(head.length + signedBytes.length + 1);
+  out.set(head);
+  out.set(signedBytes, head.length);
+  out[out.length - 1] = 0x7d; // "}"
+  return out;
+}
+
+/**
+ * Only write verified metadata: the bytes parse back as the role, are already
+ * canonical, and carry a valid signature by the online key.
+ */
+async function selfCheck(type: "targets" | "timestamp", bytes: Uint8Array, signer: Ed25519Signer): Promise<void> {
+  const md = Metadata.fromBytes(type, bytes);
+  const sig = md.signatures.find((s) => s.keyid === signer.key.keyid);
+  if (!sig || !(await signer.key.verify(md.signedBytes(), sig.sig)) || !bytesEqual(md.toBytes(), bytes))
+    throw new Error(`self-check failed: ${type} v${md.signed.version} does not round-trip or verify with the online key`);
+}
+
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+async function putJSON(bucket: R2Bucket, key: string, bytes: Uint8Array, customMetadata?: Record<string, string>): Promise<void> {
+  await bucket.put(key, bytes, {
+    httpMetadata: { contentType: "application/json" },
+    customMetadata,
+  });
+}
+
+async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
