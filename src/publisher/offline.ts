@@ -17,6 +17,13 @@ import {
 /** Role names must give the same URL under Python's quote() and JS encodeURIComponent (pep458.md §4). */
 const URL_SAFE_ROLE = /^[a-z0-9][a-z0-9.-]*$/;
 
+/**
+ * targets delegates every path to bins. Path patterns like "*" match one path
+ * segment only in python-tuf and tuf-js, so the delegation uses the 16 one-digit
+ * hash prefixes, which together match every SHA-256 and so every path.
+ */
+export const ALL_PATHS: readonly string[] = [..."0123456789abcdef"];
+
 export interface OfflineRoles {
   root: Metadata<Root>;
   targets: Metadata<Targets>;
@@ -49,7 +56,14 @@ export async function verifyOfflineSet(roles: OfflineRoles, onlineKey: Key, now:
   if (root.signed.consistentSnapshot !== true)
     throw new TufError("malformed", "root must set consistent_snapshot: true (tuf-edge publishes consistent snapshots)");
   await verifyDelegate(root.signed, "targets", targets);
-  if (!targets.signed.delegateFor("bins")) throw new TufError("malformed", "targets must delegate to a role named bins");
+  const binsDelegation = targets.signed.delegations?.roles?.find((r) => r.name === "bins");
+  if (!binsDelegation) throw new TufError("malformed", "targets must delegate to a role named bins");
+  const prefixes = binsDelegation.pathHashPrefixes ?? [];
+  if (!prefixes.includes("") && !ALL_PATHS.every((p) => prefixes.includes(p)))
+    throw new TufError(
+      "malformed",
+      `targets' delegation to bins must cover every path: use path_hash_prefixes ${JSON.stringify(ALL_PATHS)} (a "*" path pattern matches only one path segment in TUF clients)`,
+    );
   await verifyDelegate(targets.signed, "bins", bins);
   const succinct = succinctRolesOf(bins.signed);
   if (!URL_SAFE_ROLE.test(succinct.namePrefix))
