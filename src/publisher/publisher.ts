@@ -73,7 +73,7 @@ export class Publisher extends DurableObject<Env> {
   private readonly policy: Policy;
   private signer?: Promise<Ed25519Signer>;
   private layout?: { succinct: SuccinctRoles; snapshot: SnapshotBytes };
-  private draining?: Promise<void>;
+  private draining?: Promise<PublishResult>;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -174,10 +174,7 @@ export class Publisher extends DurableObject<Env> {
   /** The cron's entry point: publishes queued changes and re-signs what is due; publishes nothing if nothing is. */
   async renew(now = Date.now()): Promise<PublishResult> {
     if (!this.isBootstrapped()) return { status: "unchanged" };
-    const before = this.currentVersion("timestamp");
-    await this.drain(now);
-    const after = this.currentVersion("timestamp");
-    return after === before ? { status: "unchanged" } : { status: "published", timestamp: after, snapshot: this.currentVersion("snapshot") };
+    return this.drain(now);
   }
 
   override async alarm(): Promise<void> {
@@ -227,12 +224,17 @@ export class Publisher extends DurableObject<Env> {
    * time: requests that arrive meanwhile are taken by its next publish
    * (group commit). A failure leaves the alarm set, which resumes the work.
    */
-  private drain(now: number): Promise<void> {
+  private drain(now: number): Promise<PublishResult> {
     this.draining ??= (async () => {
       try {
-        let time = now;
-        while ((await this.publishOnce(time)).status === "published") time = Math.max(time, Date.now());
+        let last: PublishResult = { status: "unchanged" };
+        for (let time = now; ; time = Math.max(time, Date.now())) {
+          const result = await this.publishOnce(time);
+          if (result.status === "unchanged") break;
+          last = result;
+        }
         await this.ctx.storage.deleteAlarm();
+        return last;
       } catch (e) {
         await this.ctx.storage.setAlarm(Date.now() + RETRY_MS);
         console.error(JSON.stringify({ event: "publish_failed", error: e instanceof Error ? e.message : String(e) }));
