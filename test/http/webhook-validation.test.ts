@@ -1,0 +1,264 @@
+/**
+ * POST /api/v1/artifacts: every validation rule answers its own 4xx code in the
+ * `{"error":{"code","message"}}` shape, and a refused request changes nothing.
+ */
+import { beforeAll, describe, expect, it } from "vitest";
+import { WEBHOOK_SECRET } from "../fixtures/ceremony.js";
+import {
+  bootstrap,
+  expectError,
+  getStatus,
+  postArtifacts,
+  postArtifactsRaw,
+  repoState,
+} from "./helpers.js";
+
+const SHA256 = "ab".repeat(32);
+const SHA512 = "cd".repeat(64);
+const entry = (overrides: Record<string, unknown> = {}) => ({ path: "pkg/demo-1.0.tar.gz", length: 3, hashes: { sha256: SHA256 }, ...overrides });
+const add = (overrides: Record<string, unknown> = {}) => JSON.stringify({ add: [entry(overrides)] });
+const withoutKey = (key: string) => {
+  const e: Record<string, unknown> = entry();
+  delete e[key];
+  return JSON.stringify({ add: [e] });
+};
+
+interface Case {
+  rule: string;
+  body: string;
+  status: number;
+  code: string;
+  /** A word the message must contain, where the rule promises one. */
+  mentions?: string;
+}
+
+const cases: Case[] = [
+  // path
+  { rule: "path is not a string", body: add({ path: 42 }), status: 422, code: "path_invalid" },
+  { rule: "path is missing", body: withoutKey("path"), status: 422, code: "path_invalid" },
+  { rule: "path is empty", body: add({ path: "" }), status: 422, code: "path_invalid" },
+  { rule: "path has a leading /", body: add({ path: "/pkg/a.tar.gz" }), status: 422, code: "path_invalid" },
+  { rule: "path has a trailing /", body: add({ path: "pkg/a/" }), status: 422, code: "path_invalid" },
+  { rule: "path has //", body: add({ path: "pkg//a.tar.gz" }), status: 422, code: "path_invalid" },
+  { rule: "path has a .. segment", body: add({ path: "pkg/../a.tar.gz" }), status: 422, code: "path_invalid" },
+  { rule: "path is ..", body: add({ path: ".." }), status: 422, code: "path_invalid" },
+  { rule: "path has a . segment", body: add({ path: "pkg/./a.tar.gz" }), status: 422, code: "path_invalid" },
+  { rule: "path has a control character (U+0001)", body: add({ path: "pkg/a\u0001.tar.gz" }), status: 422, code: "path_invalid" },
+  { rule: "path has a newline", body: add({ path: "pkg/a\n.tar.gz" }), status: 422, code: "path_invalid" },
+  { rule: "path has DEL (U+007F)", body: add({ path: "pkg/a\u007f.tar.gz" }), status: 422, code: "path_invalid" },
+  { rule: "path has a backslash", body: add({ path: "pkg\\a.tar.gz" }), status: 422, code: "path_invalid" },
+  { rule: "path has ?", body: add({ path: "pkg/a.tar.gz?x=1" }), status: 422, code: "path_invalid" },
+  { rule: "path has #", body: add({ path: "pkg/a.tar.gz#frag" }), status: 422, code: "path_invalid" },
+  { rule: "path is 1025 ASCII bytes", body: add({ path: "a".repeat(1025) }), status: 422, code: "path_invalid" },
+  { rule: "path is 513 characters but 1026 UTF-8 bytes", body: add({ path: "é".repeat(513) }), status: 422, code: "path_invalid" },
+  { rule: "path has an emoji (above U+FFFF)", body: add({ path: "pkg/\u{1F600}.tar.gz" }), status: 422, code: "path_invalid" },
+  { rule: "path has a private-use character (U+E000)", body: add({ path: "pkg/\ue000.tar.gz" }), status: 422, code: "path_invalid" },
+  { rule: "a remove path has a leading /", body: JSON.stringify({ remove: ["/pkg/a.tar.gz"] }), status: 422, code: "path_invalid" },
+  { rule: "a remove path is not a string", body: JSON.stringify({ remove: [7] }), status: 422, code: "path_invalid" },
+  // hashes
+  { rule: "hashes are missing", body: withoutKey("hashes"), status: 422, code: "hashes_invalid" },
+  { rule: "hashes are an empty object", body: add({ hashes: {} }), status: 422, code: "hashes_invalid" },
+  { rule: "hashes are a string", body: add({ hashes: SHA256 }), status: 422, code: "hashes_invalid" },
+  { rule: "hashes are an array", body: add({ hashes: [SHA256] }), status: 422, code: "hashes_invalid" },
+  { rule: "hashes are null", body: add({ hashes: null }), status: 422, code: "hashes_invalid" },
+  {
+    rule: "hashes list blake2b-256",
+    body: add({ hashes: { sha256: SHA256, "blake2b-256": "ef".repeat(32) } }),
+    status: 422,
+    code: "hash_algorithm_unsupported",
+    mentions: "tuf-js",
+  },
+  { rule: "hashes list md5", body: add({ hashes: { md5: "0".repeat(32) } }), status: 422, code: "hash_algorithm_unsupported" },
+  { rule: "sha256 is uppercase hex", body: add({ hashes: { sha256: SHA256.toUpperCase() } }), status: 422, code: "hashes_invalid" },
+  { rule: "sha256 is 63 hex characters", body: add({ hashes: { sha256: SHA256.slice(1) } }), status: 422, code: "hashes_invalid" },
+  { rule: "sha256 is 65 hex characters", body: add({ hashes: { sha256: `${SHA256}0` } }), status: 422, code: "hashes_invalid" },
+  { rule: "sha512 has sha256's length", body: add({ hashes: { sha512: SHA256 } }), status: 422, code: "hashes_invalid" },
+  { rule: "sha256 is not hex", body: add({ hashes: { sha256: "zz".repeat(32) } }), status: 422, code: "hashes_invalid" },
+  { rule: "sha256 is a number", body: add({ hashes: { sha256: 12 } }), status: 422, code: "hashes_invalid" },
+  // length
+  { rule: "length is negative", body: add({ length: -1 }), status: 422, code: "length_invalid" },
+  { rule: "length is a float", body: add({ length: 1.5 }), status: 422, code: "length_invalid" },
+  { rule: "length is a string", body: add({ length: "3" }), status: 422, code: "length_invalid" },
+  { rule: "length is missing", body: withoutKey("length"), status: 422, code: "length_invalid" },
+  { rule: "length is 2^53", body: add({ length: 2 ** 53 }), status: 422, code: "length_invalid" },
+  { rule: "length is 1e300", body: add({ length: 1e300 }), status: 422, code: "length_invalid" },
+  // custom
+  { rule: "custom is a string", body: add({ custom: "x" }), status: 422, code: "custom_invalid" },
+  { rule: "custom is an array", body: add({ custom: [1] }), status: 422, code: "custom_invalid" },
+  { rule: "custom is null", body: add({ custom: null }), status: 422, code: "custom_invalid" },
+  { rule: "custom holds a control character", body: add({ custom: { note: "a\u0007b" } }), status: 422, code: "custom_invalid" },
+  { rule: "custom holds a control character in a key", body: add({ custom: { "a\tb": 1 } }), status: 422, code: "custom_invalid" },
+  { rule: "custom holds a float", body: add({ custom: { ratio: 0.5 } }), status: 422, code: "custom_invalid" },
+  { rule: "custom holds a float deep inside", body: add({ custom: { a: [{ b: 1.25 }] } }), status: 422, code: "custom_invalid" },
+  // duplicates
+  {
+    rule: "a path appears twice in add",
+    body: JSON.stringify({ add: [entry(), entry({ length: 4 })] }),
+    status: 422,
+    code: "duplicate_path",
+  },
+  {
+    rule: "a path is both added and removed",
+    body: JSON.stringify({ add: [entry()], remove: [entry().path] }),
+    status: 422,
+    code: "duplicate_path",
+  },
+  { rule: "a path appears twice in remove", body: JSON.stringify({ remove: ["a/b", "a/b"] }), status: 422, code: "duplicate_path" },
+  // request shape
+  { rule: "the body is not JSON", body: "{not json", status: 400, code: "malformed_json" },
+  { rule: "the body is empty", body: "", status: 400, code: "malformed_json" },
+  { rule: "the body is truncated JSON", body: add().slice(0, -2), status: 400, code: "malformed_json" },
+  { rule: "the body is a JSON array", body: "[]", status: 400, code: "request_invalid" },
+  { rule: "the body is JSON null", body: "null", status: 400, code: "request_invalid" },
+  { rule: "the body has an unknown top-level field", body: JSON.stringify({ add: [entry()], delete: [] }), status: 400, code: "request_invalid" },
+  { rule: "an add entry has an unknown field", body: add({ sha256: SHA256 }), status: 400, code: "request_invalid" },
+  { rule: "an add entry is a string", body: JSON.stringify({ add: ["pkg/a"] }), status: 400, code: "request_invalid" },
+  { rule: "add is not an array", body: JSON.stringify({ add: entry() }), status: 400, code: "request_invalid" },
+  { rule: "remove is not an array", body: JSON.stringify({ remove: "a/b" }), status: 400, code: "request_invalid" },
+  { rule: "add and remove are both empty", body: JSON.stringify({ add: [], remove: [] }), status: 400, code: "request_invalid" },
+  { rule: "the body is an empty object", body: "{}", status: 400, code: "request_invalid" },
+];
+
+describe("POST /api/v1/artifacts validation on a bootstrapped repository", () => {
+  beforeAll(async () => {
+    await bootstrap(4);
+  });
+
+  it.each(cases)("refuses a request when $rule with $status $code and changes nothing", async ({ body, status, code, mentions }) => {
+    const before = await repoState();
+    const message = await expectError(await postArtifactsRaw(body, { query: "?wait=true" }), status, code);
+    if (mentions) expect(message).toContain(mentions);
+    expect(await repoState()).toEqual(before);
+  });
+
+  it("refuses a body that is not UTF-8 with 400 malformed_json and changes nothing", async () => {
+    const before = await repoState();
+    const bytes = new Uint8Array([0x7b, 0x22, 0x61, 0xff, 0x22, 0x3a, 0x5b, 0x5d, 0x7d]); // {"a\xff":[]}
+    const res = await postArtifactsRaw(bytes, {
+      query: "?wait=true",
+      signature: await signBytes(bytes),
+    });
+    await expectError(res, 400, "malformed_json");
+    expect(await repoState()).toEqual(before);
+  });
+
+  it("refuses a signed body over 1 MiB with 413 body_too_large and changes nothing", async () => {
+    const before = await repoState();
+    const filler = "x".repeat(1024 * 1024);
+    const body = JSON.stringify({ add: [entry({ custom: { filler } })] });
+    await expectError(await postArtifactsRaw(body, { query: "?wait=true" }), 413, "body_too_large");
+    expect(await repoState()).toEqual(before);
+  });
+
+  it("refuses a streamed body over 1 MiB that declares no Content-Length with 413 body_too_large", async () => {
+    const before = await repoState();
+    const chunk = new Uint8Array(64 * 1024).fill(0x20);
+    let sent = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent >= 17) return controller.close();
+        sent++;
+        controller.enqueue(chunk);
+      },
+      cancel() {
+        sent = Infinity;
+      },
+    });
+    const res = await postArtifactsRaw(stream as unknown as Uint8Array, { query: "?wait=true", signature: "t=1,v1=00" });
+    await expectError(res, 413, "body_too_large");
+    expect(await repoState()).toEqual(before);
+  });
+
+  it("accepts a body of exactly 1 MiB (the limit is inclusive)", async () => {
+    const prefix = JSON.stringify({ add: [entry({ path: "limit/exact.bin", custom: { filler: "" } })] });
+    const filler = "x".repeat(1024 * 1024 - prefix.length);
+    const body = prefix.replace('"filler":""', `"filler":"${filler}"`);
+    expect(new TextEncoder().encode(body).length).toBe(1024 * 1024);
+    const res = await postArtifactsRaw(body, { query: "?wait=true" });
+    expect(res.status, await res.clone().text()).toBe(200);
+  });
+
+  it.each([
+    { rule: "is empty", key: "" },
+    { rule: "is longer than 200 characters", key: "k".repeat(201) },
+  ])("refuses an Idempotency-Key that $rule with 400 idempotency_key_invalid and changes nothing", async ({ key }) => {
+    const before = await repoState();
+    const res = await postArtifactsRaw(add({ path: "idem/invalid-key.tar.gz" }), { query: "?wait=true", headers: { "idempotency-key": key } });
+    await expectError(res, 400, "idempotency_key_invalid");
+    expect(await repoState()).toEqual(before);
+  });
+});
+
+describe("POST /api/v1/artifacts with an Idempotency-Key", () => {
+  const key = "release-demo-2.0";
+  const body = JSON.stringify({ add: [entry({ path: "idem/demo-2.0.tar.gz", hashes: { sha256: SHA256, sha512: SHA512 } })] });
+  let first: { receipt: string; status: string; timestamp: number; bins: Record<string, number> };
+
+  beforeAll(async () => {
+    const res = await postArtifactsRaw(body, { query: "?wait=true", headers: { "idempotency-key": key } });
+    expect(res.status, await res.clone().text()).toBe(200);
+    first = (await res.json()) as typeof first;
+  });
+
+  it("publishes the first request once", async () => {
+    expect(first.status).toBe("published");
+    expect(typeof first.receipt).toBe("string");
+    const status = await getStatus();
+    expect(status.roles.timestamp.version).toBe(first.timestamp);
+  });
+
+  it("answers the same key with the same body with the same receipt and publishes nothing more", async () => {
+    const before = await repoState();
+    const res = await postArtifactsRaw(body, { query: "?wait=true", headers: { "idempotency-key": key } });
+    expect(res.status).toBe(200);
+    const again = (await res.json()) as typeof first;
+    expect(again.receipt).toBe(first.receipt);
+    expect(again).toEqual(first);
+    expect(await repoState()).toEqual(before);
+    expect(before.timestampVersion).toBe(first.timestamp);
+  });
+
+  it("answers the same key with the same body without ?wait with the same published receipt", async () => {
+    const before = await repoState();
+    const res = await postArtifactsRaw(body, { headers: { "idempotency-key": key } });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as typeof first).receipt).toBe(first.receipt);
+    expect(await repoState()).toEqual(before);
+  });
+
+  it("refuses the same key with a different body with 422 idempotency_key_reused and changes nothing", async () => {
+    const before = await repoState();
+    const other = JSON.stringify({ add: [entry({ path: "idem/demo-2.1.tar.gz" })] });
+    const res = await postArtifactsRaw(other, { query: "?wait=true", headers: { "idempotency-key": key } });
+    await expectError(res, 422, "idempotency_key_reused");
+    expect(await repoState()).toEqual(before);
+  });
+
+  it("refuses the same key with the same entries serialised differently (the raw body counts)", async () => {
+    const before = await repoState();
+    const reformatted = JSON.stringify(JSON.parse(body), null, 2);
+    const res = await postArtifactsRaw(reformatted, { query: "?wait=true", headers: { "idempotency-key": key } });
+    await expectError(res, 422, "idempotency_key_reused");
+    expect(await repoState()).toEqual(before);
+  });
+
+  it("publishes a new key with the same body as a new receipt", async () => {
+    const res = await postArtifactsRaw(body, { query: "?wait=true", headers: { "idempotency-key": `${key}-b` } });
+    expect(res.status).toBe(200);
+    const other = (await res.json()) as typeof first;
+    expect(other.receipt).not.toBe(first.receipt);
+    expect(other.status).toBe("published");
+  });
+});
+
+async function signBytes(bytes: Uint8Array): Promise<string> {
+  // The fixture's webhookSignature signs a string; a non-UTF-8 body needs the HMAC over its raw bytes.
+  const t = Math.floor(Date.now() / 1000);
+  const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(WEBHOOK_SECRET), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const prefix = new TextEncoder().encode(`${t}.`);
+  const data = new Uint8Array(prefix.length + bytes.length);
+  data.set(prefix);
+  data.set(bytes, prefix.length);
+  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, data));
+  return `t=${t},v1=${[...mac].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+}
