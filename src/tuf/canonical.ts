@@ -10,7 +10,7 @@
  *  - non-integers and integers beyond 2^53-1 (OLPC has no floats; JS loses precision);
  *  - an object whose keys mix characters above U+FFFF with U+E000-U+FFFF
  *    (JCS and tuf-js sort by UTF-16 units, Python and Go by code point);
- *  - undefined, functions, symbols, bigints and non-plain objects.
+ *  - undefined, functions, symbols, bigints, non-plain objects and cycles.
  */
 import canonicalizeJcs from "canonicalize";
 import { TufError } from "./errors.js";
@@ -34,15 +34,24 @@ function checkString(s: string, where: string): void {
 
 /** Throws `TufError("not_canonical")` unless `value` is inside the signable subset. */
 export function assertCanonicalSubset(value: unknown, where = "$"): asserts value is JSONValue {
+  check(value, where, new Set());
+}
+
+/** `ancestors` holds the containers on the path to `value`: a cycle is an error, not a stack overflow. */
+function check(value: unknown, where: string, ancestors: Set<object>): void {
   if (value === null || typeof value === "boolean") return;
   if (typeof value === "string") return checkString(value, where);
   if (typeof value === "number") {
     if (!Number.isSafeInteger(value))
-      throw new TufError("not_canonical", `${where}: only integers below 2^53 are allowed, got ${value}`);
+      throw new TufError("not_canonical", `${where}: only integers of magnitude below 2^53 are allowed, got ${value}`);
     return;
   }
+  if (typeof value === "object" && ancestors.has(value))
+    throw new TufError("not_canonical", `${where}: circular reference`);
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) assertCanonicalSubset(value[i], `${where}[${i}]`);
+    ancestors.add(value);
+    for (let i = 0; i < value.length; i++) check(value[i], `${where}[${i}]`, ancestors);
+    ancestors.delete(value);
     return;
   }
   if (typeof value === "object") {
@@ -51,12 +60,14 @@ export function assertCanonicalSubset(value: unknown, where = "$"): asserts valu
       throw new TufError("not_canonical", `${where}: only plain objects are allowed`);
     let astral = false;
     let highBmp = false;
+    ancestors.add(value);
     for (const [key, member] of Object.entries(value)) {
       checkString(key, `${where} key ${JSON.stringify(key)}`);
       astral ||= ASTRAL.test(key);
       highBmp ||= HIGH_BMP.test(key);
-      assertCanonicalSubset(member, `${where}.${key}`);
+      check(member, `${where}.${key}`, ancestors);
     }
+    ancestors.delete(value);
     if (astral && highBmp)
       throw new TufError(
         "not_canonical",
