@@ -123,3 +123,6 @@ export function timeLeft(expires: Date, now: Date): string {
 }
 
 export const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? "" : "s"}`;
+
+/** The range of every --*-expires-days option: a day to a century. */
+export const MAX_DAYS = { min: 1, max: 36_500 } as const;

@@ -16,7 +16,7 @@ import {
   SuccinctRoles,
   Targets,
 } from "../../src/tuf/index.js";
-import { daysFrom, intOption, parseCommandArgs, referenceTime, required } from "./args.js";
+import { daysFrom, intOption, MAX_DAYS, parseCommandArgs, referenceTime, required } from "./args.js";
 import { BINS_ROLE, fileName, writeMetadata } from "./ceremony.js";
 import type { Command } from "./command.js";
 import { CliError, fromFsError } from "./errors.js";
@@ -92,9 +92,9 @@ export const init: Command = {
     const namePrefix = v["name-prefix"] ?? "bin";
     checkNamePrefix(namePrefix, cmd);
     const days = {
-      root: intOption(v["root-expires-days"], "root-expires-days", cmd, { min: 1 }) ?? 365,
-      targets: intOption(v["targets-expires-days"], "targets-expires-days", cmd, { min: 1 }) ?? 365,
-      bins: intOption(v["bins-expires-days"], "bins-expires-days", cmd, { min: 1 }) ?? 365,
+      root: intOption(v["root-expires-days"], "root-expires-days", cmd, MAX_DAYS) ?? 365,
+      targets: intOption(v["targets-expires-days"], "targets-expires-days", cmd, MAX_DAYS) ?? 365,
+      bins: intOption(v["bins-expires-days"], "bins-expires-days", cmd, MAX_DAYS) ?? 365,
     };
     const rootKeyPaths = required(v["root-key"], "root-key", cmd);
     const targetsKeyPaths = required(v["targets-key"], "targets-key", cmd);

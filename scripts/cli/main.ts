@@ -12,6 +12,7 @@ import { describeError, EXIT_OK, EXIT_USAGE, UsageError } from "./errors.js";
 import { init } from "./init.js";
 import { keygen } from "./keygen.js";
 import { print } from "./output.js";
+import { rootRotate } from "./root-rotate.js";
 import { sign } from "./sign.js";
 import { status } from "./status.js";
 
@@ -23,6 +24,7 @@ export const COMMANDS: Record<string, Command> = {
   init,
   sign,
   status,
+  "root rotate": rootRotate,
 };
 
 function globalUsage(): string {

@@ -1,0 +1,272 @@
+/**
+ * `tuf-edge root rotate`: drafts root N+1 from the newest root N.
+ *
+ * TUF spec 6.1 and 5.3.4: root N+1 counts only when signed by a threshold of
+ * root N's root keys AND a threshold of its own, so clients holding root N can
+ * walk to it. Keys that no role uses any more are dropped from `keys`.
+ *
+ * Replacing keys reaches every role that names them:
+ *  - --targets-key: root's targets role, plus a new unsigned targets version
+ *    (the old one's signatures would no longer count);
+ *  - --online-key: root's snapshot and timestamp roles, plus a new unsigned
+ *    bins version whose succinct_roles name the new key for every bin-n
+ *    (PEP 458 §In the Event of a Key Compromise).
+ * It never signs, and refuses to draft from a root that is not fully signed.
+ */
+import {
+  Delegations,
+  formatExpires,
+  Metadata,
+  Root,
+  SuccinctRoles,
+  Targets,
+  TufError,
+  verifyRootRotation,
+  type Key,
+} from "../../src/tuf/index.js";
+import { daysFrom, intOption, MAX_DAYS, parseCommandArgs, referenceTime, required } from "./args.js";
+import {
+  BINS_ROLE,
+  checksFor,
+  fileName,
+  listDir,
+  listedKeys,
+  loadNewest,
+  newestVersion,
+  pathOf,
+  verify,
+  writeMetadata,
+  type CeremonyDir,
+  type CeremonyFile,
+} from "./ceremony.js";
+import type { Command } from "./command.js";
+import { CliError, UsageError } from "./errors.js";
+import { readPublicKey } from "./keyfile.js";
+import { checkIndependence, checkRootThreshold, checkThreshold, ids, keyMap, keysOf, readKeys, rootRoles } from "./layout.js";
+import { print, warn } from "./output.js";
+
+const USAGE = `usage: tuf-edge root rotate --dir DIR [changes] [--expires-days D]
+
+Drafts (N+1).root.json from the newest N.root.json in DIR: version N+1, a fresh
+expiry, no signatures. It is complete only once signed by a threshold of root
+N's root keys AND a threshold of root N+1's root keys (tuf-edge status shows both).
+Without changes it renews the root's expiry (PEP 458: renew root every year).
+
+changes:
+  --add-root-key PUB        add a root key (repeat)
+  --remove-root-key KEYID   remove a root key, by keyid or .pub file (repeat)
+  --root-threshold N        the new root threshold (default: unchanged; >= 2)
+  --targets-key PUB         replace ALL targets keys with these (repeat); also drafts
+                            a new N.targets.json for the new keys to sign
+  --targets-threshold N     the new targets threshold (default: unchanged)
+  --online-key PUB          replace the online key of snapshot, timestamp and every
+                            bin-n; also drafts a new N.bins.json for the bins keys to sign
+
+options:
+  --dir DIR                   the ceremony directory holding N.root.json
+  --expires-days D            root expiry (default 365)
+  --targets-expires-days D    expiry of a drafted targets (default 365)
+  --bins-expires-days D       expiry of a drafted bins (default 365)
+  --insecure-single-root-key  allow a root threshold of 1 (test repositories only)
+
+environment:
+  TUF_EDGE_NOW   an ISO 8601 time to use as "now"`;
+
+const OPTIONS = {
+  dir: { type: "string" },
+  "add-root-key": { type: "string", multiple: true },
+  "remove-root-key": { type: "string", multiple: true },
+  "root-threshold": { type: "string" },
+  "targets-key": { type: "string", multiple: true },
+  "targets-threshold": { type: "string" },
+  "online-key": { type: "string" },
+  "expires-days": { type: "string" },
+  "targets-expires-days": { type: "string" },
+  "bins-expires-days": { type: "string" },
+  "insecure-single-root-key": { type: "boolean" },
+} as const;
+
+const CMD = "root rotate";
+
+export const rootRotate: Command = {
+  summary: "draft (N+1).root.json with new root, targets or online keys",
+  usage: USAGE,
+  async run(args) {
+    const { values: v } = parseCommandArgs(CMD, args, OPTIONS);
+    const dir = required(v.dir, "dir", CMD);
+    const rootThresholdOpt = intOption(v["root-threshold"], "root-threshold", CMD, { min: 1 });
+    const targetsThresholdOpt = intOption(v["targets-threshold"], "targets-threshold", CMD, { min: 1 });
+    const days = {
+      root: intOption(v["expires-days"], "expires-days", CMD, MAX_DAYS) ?? 365,
+      targets: intOption(v["targets-expires-days"], "targets-expires-days", CMD, MAX_DAYS) ?? 365,
+      bins: intOption(v["bins-expires-days"], "bins-expires-days", CMD, MAX_DAYS) ?? 365,
+    };
+
+    const listing = await listDir(dir);
+    const current = await loadNewest(listing, "root");
+    const old = current.md.signed;
+    const next = old.version + 1;
+    await requireFullySigned(listing, current);
+
+    // Root keys: remove, then add.
+    let rootKeys = keysOf(old, "root");
+    for (const spec of v["remove-root-key"] ?? []) {
+      const keyid = await keyidOf(spec);
+      if (!rootKeys.some((k) => k.keyid === keyid))
+        throw new CliError(
+          `${keyid} is not a root key of root v${old.version}`,
+          `Its root keys are ${ids(rootKeys).join(", ")}; pass one of those to --remove-root-key`,
+        );
+      rootKeys = rootKeys.filter((k) => k.keyid !== keyid);
+    }
+    for (const key of await readKeys(v["add-root-key"] ?? [], "add-root-key")) {
+      if (rootKeys.some((k) => k.keyid === key.keyid))
+        throw new CliError(`key ${key.keyid} is already a root key`, "Add only new keys with --add-root-key");
+      rootKeys.push(key);
+    }
+    const rootThreshold = rootThresholdOpt ?? old.roles.root.threshold;
+    if (rootThresholdOpt === undefined && rootThreshold > rootKeys.length)
+      throw new UsageError(
+        `root v${next} would have ${rootKeys.length} root key${rootKeys.length === 1 ? "" : "s"} but keeps threshold ${rootThreshold}; pass a lower --root-threshold`,
+        CMD,
+      );
+    checkRootThreshold(rootThreshold, rootKeys.length, v["insecure-single-root-key"] === true, CMD);
+
+    // Targets keys: replaced as a set.
+    const targetsChanged = v["targets-key"] !== undefined;
+    const targetsKeys = targetsChanged ? await readKeys(v["targets-key"]!, "targets-key") : keysOf(old, "targets");
+    const targetsThreshold = targetsThresholdOpt ?? old.roles.targets.threshold;
+    if (targetsThresholdOpt === undefined && targetsThreshold > targetsKeys.length)
+      throw new UsageError(
+        `root v${next} would have ${targetsKeys.length} targets key${targetsKeys.length === 1 ? "" : "s"} but keeps threshold ${targetsThreshold}; pass --targets-threshold`,
+        CMD,
+      );
+    checkThreshold("targets", targetsThreshold, targetsKeys.length, "targets-key", CMD);
+
+    // The one online key: snapshot, timestamp and (through bins) every bin-n.
+    const onlineChanged = v["online-key"] !== undefined;
+    const oldOnline = keysOf(old, "timestamp")[0];
+    const online = onlineChanged ? await readPublicKey(v["online-key"]!) : oldOnline;
+    if (!online) throw new CliError(`root v${old.version} has no timestamp key`, "Pass --online-key");
+
+    const targetsVersion = newestVersion(listing, "targets");
+    const currentTargets = targetsVersion === undefined ? undefined : await loadNewest(listing, "targets");
+    const binsDelegation = currentTargets?.md.signed.delegateFor(BINS_ROLE);
+    const binsKeys = binsDelegation ? binsDelegation.role.keyids.map((id) => binsDelegation.keys[id]).filter((k): k is Key => !!k) : [];
+    checkIndependence({ root: rootKeys, targets: targetsKeys, bins: binsKeys, online });
+
+    const now = referenceTime();
+    const drafts: { path: string; md: Metadata; needs: string }[] = [];
+    const root = new Root(
+      { version: next, expires: daysFrom(now, days.root), unrecognized: old.unrecognized },
+      keyMap([...rootKeys, ...targetsKeys, online]),
+      rootRoles({ keys: rootKeys, threshold: rootThreshold }, { keys: targetsKeys, threshold: targetsThreshold }, online),
+      old.consistentSnapshot ?? true,
+    );
+    const oldRootIds = old.roles.root;
+    drafts.push({
+      path: pathOf(listing, "root", next),
+      md: new Metadata(root),
+      needs:
+        `${oldRootIds.threshold} of root v${old.version}'s ${oldRootIds.keyids.length} root keys (${oldRootIds.keyids.join(", ")}) ` +
+        `AND ${rootThreshold} of root v${next}'s ${rootKeys.length} root keys (${ids(rootKeys).join(", ")})`,
+    });
+
+    if (targetsChanged) {
+      if (!currentTargets)
+        throw new CliError(`${dir} has no N.targets.json to re-issue for the new targets keys`, "Copy the newest targets file here");
+      const t = currentTargets.md.signed;
+      const version = t.version + 1;
+      drafts.push({
+        path: pathOf(listing, "targets", version),
+        md: new Metadata(new Targets({ version, expires: daysFrom(now, days.targets), unrecognized: t.unrecognized }, t.targets, t.delegations)),
+        needs: `${targetsThreshold} of the ${targetsKeys.length} new targets keys (${ids(targetsKeys).join(", ")})`,
+      });
+    }
+
+    if (onlineChanged) {
+      const bins = await loadNewest(listing, "bins");
+      const b = bins.md.signed;
+      const succinct = b.delegations?.succinctRoles;
+      if (!succinct || !b.delegations)
+        throw new CliError(`${bins.path} has no succinct_roles delegation to move to the new online key`, "Draft bins again with tuf-edge init");
+      const delegations = new Delegations(
+        keyMap([online]),
+        undefined,
+        new SuccinctRoles([online.keyid], 1, succinct.bitLength, succinct.namePrefix, succinct.unrecognized),
+        b.delegations.unrecognized,
+      );
+      const version = b.version + 1;
+      const binsCheck = (await checksFor(bins, listing))[0]!;
+      const { keyids, threshold } = listedKeys(binsCheck);
+      drafts.push({
+        path: pathOf(listing, "bins", version),
+        md: new Metadata(new Targets({ version, expires: daysFrom(now, days.bins), unrecognized: b.unrecognized }, b.targets, delegations)),
+        needs: `${threshold} of the ${keyids.length} bins keys (${keyids.join(", ")})`,
+      });
+    }
+
+    for (const draft of drafts)
+      if (listing.versions[roleOf(draft.path)].includes(versionOf(draft.path)))
+        throw new CliError(`${draft.path} already exists`, "Remove the old draft first if you mean to start the rotation again");
+    for (const draft of drafts) await writeMetadata(draft.path, draft.md, "create");
+
+    if (rootThreshold < 2) warn("root threshold is 1: one stolen root key can take over this repository");
+    print(`drafted ${drafts[0]!.path}: root v${next}, expires ${formatExpires(root.expires)}`);
+    for (const line of describeChanges(old, root)) print(`  ${line}`);
+    for (const draft of drafts.slice(1)) print(`drafted ${draft.path}: re-issued for the new keys, expires ${formatExpires(draft.md.signed.expires)}`);
+    print("");
+    print("next, sign with tuf-edge sign --key HOLDER.key FILE:");
+    for (const draft of drafts) print(`  ${fileName(roleOf(draft.path), versionOf(draft.path))}: ${draft.needs}`);
+    print(`then check with: tuf-edge status ${dir}`);
+    return 0;
+  },
+};
+
+const roleOf = (path: string): "root" | "targets" | "bins" => /\.(root|targets|bins)\.json$/.exec(path)![1] as "root" | "targets" | "bins";
+const versionOf = (path: string): number => Number(/(\d+)\.\w+\.json$/.exec(path)![1]);
+
+/** A keyid given directly, or read from a .pub file. */
+async function keyidOf(spec: string): Promise<string> {
+  if (/^[0-9a-f]{64}$/.test(spec)) return spec;
+  return (await readPublicKey(spec)).keyid;
+}
+
+/** Clients can only walk to N+1 through a root N they accept: N must be complete first. */
+async function requireFullySigned(listing: CeremonyDir, current: CeremonyFile<"root">): Promise<void> {
+  const checks = await checksFor(current, listing);
+  for (const check of checks) {
+    const result = await verify(check, current);
+    if (!result.verified)
+      throw new CliError(
+        `${current.path} is signed by only ${result.signed.size}/${result.threshold} of ${check.label}'s root keys`,
+        current.version > 1
+          ? `Finish signing it (tuf-edge status ${listing.dir} shows who is missing) before drafting root v${current.version + 1}, or delete it to draft root v${current.version} again`
+          : `Finish signing it (tuf-edge status ${listing.dir} shows who is missing) before drafting root v${current.version + 1}`,
+      );
+  }
+  if (current.version > 1)
+    try {
+      await verifyRootRotation(checks[0]!.delegator as Root, current.md);
+    } catch (err) {
+      if (err instanceof TufError)
+        throw new CliError(`${current.path}: ${err.message}`, "Finish the previous rotation before starting another");
+      throw err;
+    }
+}
+
+function describeChanges(old: Root, next: Root): string[] {
+  const lines: string[] = [];
+  for (const role of ["root", "targets", "snapshot", "timestamp"] as const) {
+    const before = old.roles[role];
+    const after = next.roles[role];
+    const added = after.keyids.filter((id) => !before.keyids.includes(id));
+    const removed = before.keyids.filter((id) => !after.keyids.includes(id));
+    const parts: string[] = [];
+    for (const id of added) parts.push(`+${id}`);
+    for (const id of removed) parts.push(`-${id}`);
+    if (before.threshold !== after.threshold) parts.push(`threshold ${before.threshold} -> ${after.threshold}`);
+    lines.push(`${role}: ${parts.length ? parts.join(", ") : "unchanged"} (${after.threshold} of ${after.keyids.length})`);
+  }
+  return lines;
+}
