@@ -53,7 +53,7 @@ import type {
 /** The most queued changes one publish takes; the rest go in the next one. */
 const MAX_BATCH = 20_000;
 /** R2 puts in flight at once. */
-const PUT_CONCURRENCY = 64;
+const PUT_CONCURRENCY = 256;
 /** How long `?wait=true` waits for a publish. */
 const WAIT_MS = 10_000;
 /** When a publish is left unfinished, the alarm retries it this soon. */
@@ -324,22 +324,20 @@ export class Publisher extends DurableObject<Env> {
     const signer = await this.onlineSigner();
     const bucket = this.env.BUCKET;
 
-    await mapLimit(plan.bins, PUT_CONCURRENCY, async ([idx, version]) => {
-      const name = succinct.roleName(idx);
-      const bytes = await this.signBin(idx, version, signer);
-      await putJSON(bucket, `metadata/${version}.${name}.json`, bytes);
-    });
-    for (const role of plan.offline) {
-      const { version, body } = role === "root"
-        ? this.sql.exec<{ version: number; body: ArrayBuffer }>("SELECT version, body FROM root_history WHERE version = (SELECT version FROM roles WHERE name = 'root')").one()
-        : this.sql.exec<{ version: number; body: ArrayBuffer }>("SELECT version, body FROM roles WHERE name = ?", role).one();
-      await putJSON(bucket, `metadata/${version}.${role}.json`, new Uint8Array(body));
-    }
-
     const snapshotExpires = new Date(this.roleRow("snapshot").expires);
-    const snapshotSigned = snapshot.signedBytes(plan.snapshotVersion, snapshotExpires);
-    const snapshotBytes = await envelope(snapshotSigned, signer);
-    await putJSON(bucket, `metadata/${plan.snapshotVersion}.snapshot.json`, snapshotBytes);
+    const snapshotBytes = await envelope(snapshot.signedBytes(plan.snapshotVersion, snapshotExpires), signer);
+    // Bins, offline roles and the snapshot are independent new names; only timestamp.json must wait for all of them.
+    await Promise.all([
+      mapLimit(plan.bins, PUT_CONCURRENCY, async ([idx, version]) => {
+        const bytes = await this.signBin(idx, version, signer);
+        await putJSON(bucket, `metadata/${version}.${succinct.roleName(idx)}.json`, bytes);
+      }),
+      ...plan.offline.map((role) => {
+        const { version, body } = this.offlineRoleBody(role);
+        return putJSON(bucket, `metadata/${version}.${role}.json`, body);
+      }),
+      putJSON(bucket, `metadata/${plan.snapshotVersion}.snapshot.json`, snapshotBytes),
+    ]);
 
     const timestamp = new Metadata(
       new Timestamp(
@@ -388,6 +386,14 @@ export class Publisher extends DurableObject<Env> {
     const bytes = md.toBytes();
     await selfCheck("targets", bytes, signer);
     return bytes;
+  }
+
+  private offlineRoleBody(role: string): { version: number; body: Uint8Array } {
+    const row =
+      role === "root"
+        ? this.sql.exec<{ version: number; body: ArrayBuffer }>("SELECT version, body FROM root_history ORDER BY version DESC LIMIT 1").one()
+        : this.sql.exec<{ version: number; body: ArrayBuffer }>("SELECT version, body FROM roles WHERE name = ?", role).one();
+    return { version: row.version, body: new Uint8Array(row.body) };
   }
 
   private onlineSigner(): Promise<Ed25519Signer> {

@@ -22,6 +22,7 @@ const MIGRATIONS: readonly string[] = [
   CREATE TABLE root_history (version INTEGER PRIMARY KEY, body BLOB NOT NULL);
   -- Every bin-n: its current version and expiry.
   CREATE TABLE bins (idx INTEGER PRIMARY KEY, version INTEGER NOT NULL, expires INTEGER NOT NULL);
+  CREATE INDEX bins_by_expires ON bins (expires);
   -- The targets listed by the bins, as of the newest reserved publish.
   CREATE TABLE artifacts (
     path TEXT PRIMARY KEY,
