@@ -69,6 +69,9 @@ const cases: Case[] = [
     mentions: "tuf-js",
   },
   { rule: "hashes list md5", body: add({ hashes: { md5: "0".repeat(32) } }), status: 422, code: "hash_algorithm_unsupported" },
+  // Object.prototype members are not hash algorithms either (the lookup must use own keys only).
+  { rule: "hashes list constructor", body: add({ hashes: { constructor: SHA256 } }), status: 422, code: "hash_algorithm_unsupported" },
+  { rule: "hashes list __proto__", body: `{"add":[{"path":"pkg/a","length":1,"hashes":{"__proto__":"${SHA256}"}}]}`, status: 422, code: "hash_algorithm_unsupported" },
   { rule: "sha256 is uppercase hex", body: add({ hashes: { sha256: SHA256.toUpperCase() } }), status: 422, code: "hashes_invalid" },
   { rule: "sha256 is 63 hex characters", body: add({ hashes: { sha256: SHA256.slice(1) } }), status: 422, code: "hashes_invalid" },
   { rule: "sha256 is 65 hex characters", body: add({ hashes: { sha256: `${SHA256}0` } }), status: 422, code: "hashes_invalid" },
