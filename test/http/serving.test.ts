@@ -67,6 +67,13 @@ describe("GET /metadata/timestamp.json", () => {
     expect((await res.arrayBuffer()).byteLength).toBeGreaterThan(0);
   });
 
+  it("does not answer a failed If-Match with 304 Not Modified (RFC 9110: 412 or the full response)", async () => {
+    const res = await fetchWorker("/metadata/timestamp.json", { headers: { "if-match": '"not-the-etag"' } });
+    expect(res.status).not.toBe(304);
+    expect([200, 412]).toContain(res.status);
+    await res.arrayBuffer();
+  });
+
   it("answers HEAD with the GET headers and no body", async () => {
     const get = await fetchWorker("/metadata/timestamp.json");
     const getLength = (await get.arrayBuffer()).byteLength;
