@@ -5,7 +5,7 @@
  * It does not sign anything (each holder runs `tuf-edge sign`), and it never
  * reads a private key: only .pub files.
  */
-import { mkdir, stat } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import {
   DelegatedRole,
@@ -17,7 +17,7 @@ import {
   Targets,
 } from "../../src/tuf/index.js";
 import { daysFrom, intOption, MAX_DAYS, parseCommandArgs, referenceTime, required } from "./args.js";
-import { BINS_ROLE, fileName, writeMetadata } from "./ceremony.js";
+import { BINS_ROLE, CEREMONY_ROLES, fileName, listDir, pathOf, writeMetadata } from "./ceremony.js";
 import type { Command } from "./command.js";
 import { CliError, fromFsError } from "./errors.js";
 import { readPublicKey } from "./keyfile.js";
@@ -144,9 +144,13 @@ export const init: Command = {
       [fileName("targets", 1), new Metadata(targets)],
       [fileName("bins", 1), new Metadata(bins)],
     ] as const;
-    for (const [name] of files)
-      if (await exists(join(dir, name)))
-        throw new CliError(`${join(dir, name)} already exists`, "Refusing to overwrite a ceremony; use an empty --dir");
+    const present = await listDir(dir);
+    for (const role of CEREMONY_ROLES)
+      if (present.versions[role].length > 0)
+        throw new CliError(
+          `${pathOf(present, role, present.versions[role][0]!)} already exists`,
+          "Refusing to overwrite a ceremony; use an empty --dir",
+        );
     for (const [name, md] of files) await writeMetadata(join(dir, name), md, "create");
 
     if (rootThreshold < 2) warn("root threshold is 1: one stolen root key can take over this repository");
@@ -168,12 +172,3 @@ export const init: Command = {
     return 0;
   },
 };
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -6,7 +6,7 @@
  *  - snapshot, timestamp and every bin-n share ONE online key, threshold 1,
  *    which must not also be an offline key.
  */
-import { formatExpires, Role, type Key, type Root } from "../../src/tuf/index.js";
+import { Role, type Key, type Root } from "../../src/tuf/index.js";
 import { CliError, UsageError } from "./errors.js";
 import { readPublicKey } from "./keyfile.js";
 
@@ -98,5 +98,3 @@ export function checkNamePrefix(prefix: string, command: string): void {
       command,
     );
 }
-
-export const describeExpiry = (expires: Date): string => `expires ${formatExpires(expires)}`;

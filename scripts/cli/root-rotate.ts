@@ -8,12 +8,15 @@
  * Replacing keys reaches every role that names them:
  *  - --targets-key: root's targets role, plus a new unsigned targets version
  *    (the old one's signatures would no longer count);
+ *  - --bins-key: the bins delegation inside targets (bins keys are not in
+ *    root), so new unsigned targets and bins versions;
  *  - --online-key: root's snapshot and timestamp roles, plus a new unsigned
  *    bins version whose succinct_roles name the new key for every bin-n
  *    (PEP 458 §In the Event of a Key Compromise).
  * It never signs, and refuses to draft from a root that is not fully signed.
  */
 import {
+  DelegatedRole,
   Delegations,
   formatExpires,
   Metadata,
@@ -30,7 +33,6 @@ import {
   checksFor,
   fileName,
   listDir,
-  listedKeys,
   loadNewest,
   newestVersion,
   pathOf,
@@ -38,6 +40,7 @@ import {
   writeMetadata,
   type CeremonyDir,
   type CeremonyFile,
+  type CeremonyRole,
 } from "./ceremony.js";
 import type { Command } from "./command.js";
 import { CliError, UsageError } from "./errors.js";
@@ -59,6 +62,9 @@ changes:
   --targets-key PUB         replace ALL targets keys with these (repeat); also drafts
                             a new N.targets.json for the new keys to sign
   --targets-threshold N     the new targets threshold (default: unchanged)
+  --bins-key PUB            replace ALL bins keys (kept in targets) with these (repeat);
+                            also drafts new targets and bins versions to sign
+  --bins-threshold N        the new bins threshold (default: unchanged)
   --online-key PUB          replace the online key of snapshot, timestamp and every
                             bin-n; also drafts a new N.bins.json for the bins keys to sign
 
@@ -79,6 +85,8 @@ const OPTIONS = {
   "root-threshold": { type: "string" },
   "targets-key": { type: "string", multiple: true },
   "targets-threshold": { type: "string" },
+  "bins-key": { type: "string", multiple: true },
+  "bins-threshold": { type: "string" },
   "online-key": { type: "string" },
   "expires-days": { type: "string" },
   "targets-expires-days": { type: "string" },
@@ -96,6 +104,7 @@ export const rootRotate: Command = {
     const dir = required(v.dir, "dir", CMD);
     const rootThresholdOpt = intOption(v["root-threshold"], "root-threshold", CMD, { min: 1 });
     const targetsThresholdOpt = intOption(v["targets-threshold"], "targets-threshold", CMD, { min: 1 });
+    const binsThresholdOpt = intOption(v["bins-threshold"], "bins-threshold", CMD, { min: 1 });
     const days = {
       root: intOption(v["expires-days"], "expires-days", CMD, MAX_DAYS) ?? 365,
       targets: intOption(v["targets-expires-days"], "targets-expires-days", CMD, MAX_DAYS) ?? 365,
@@ -149,14 +158,26 @@ export const rootRotate: Command = {
     const online = onlineChanged ? await readPublicKey(v["online-key"]!) : oldOnline;
     if (!online) throw new CliError(`root v${old.version} has no timestamp key`, "Pass --online-key");
 
-    const targetsVersion = newestVersion(listing, "targets");
-    const currentTargets = targetsVersion === undefined ? undefined : await loadNewest(listing, "targets");
+    // bins keys live in targets' delegation, not in root; changing them re-issues targets and bins.
+    const currentTargets = newestVersion(listing, "targets") === undefined ? undefined : await loadNewest(listing, "targets");
     const binsDelegation = currentTargets?.md.signed.delegateFor(BINS_ROLE);
-    const binsKeys = binsDelegation ? binsDelegation.role.keyids.map((id) => binsDelegation.keys[id]).filter((k): k is Key => !!k) : [];
+    const oldBinsKeys = binsDelegation ? binsDelegation.role.keyids.map((id) => binsDelegation.keys[id]).filter((k): k is Key => !!k) : [];
+    const binsChanged = v["bins-key"] !== undefined || binsThresholdOpt !== undefined;
+    const binsKeys = v["bins-key"] ? await readKeys(v["bins-key"], "bins-key") : oldBinsKeys;
+    const binsThreshold = binsThresholdOpt ?? binsDelegation?.role.threshold ?? 1;
+    if (binsChanged) {
+      if (!currentTargets || !(binsDelegation?.role instanceof DelegatedRole))
+        throw new CliError(`${dir} has no N.targets.json delegating to ${BINS_ROLE}`, "Copy the newest targets file here");
+      if (binsThresholdOpt === undefined && binsThreshold > binsKeys.length)
+        throw new UsageError(`bins would have ${binsKeys.length} key${binsKeys.length === 1 ? "" : "s"} but keeps threshold ${binsThreshold}; pass --bins-threshold`, CMD);
+      checkThreshold("bins", binsThreshold, binsKeys.length, "bins-key", CMD);
+    }
     checkIndependence({ root: rootKeys, targets: targetsKeys, bins: binsKeys, online });
+    const oldTargetsIds = old.roles.targets.keyids;
+    const binsWereTargetsKeys = oldBinsKeys.length === oldTargetsIds.length && oldBinsKeys.every((k) => oldTargetsIds.includes(k.keyid));
 
     const now = referenceTime();
-    const drafts: { path: string; md: Metadata; needs: string }[] = [];
+    const drafts: { role: CeremonyRole; version: number; path: string; md: Metadata; needs: string }[] = [];
     const root = new Root(
       { version: next, expires: daysFrom(now, days.root), unrecognized: old.unrecognized },
       keyMap([...rootKeys, ...targetsKeys, online]),
@@ -165,6 +186,8 @@ export const rootRotate: Command = {
     );
     const oldRootIds = old.roles.root;
     drafts.push({
+      role: "root",
+      version: next,
       path: pathOf(listing, "root", next),
       md: new Metadata(root),
       needs:
@@ -172,59 +195,77 @@ export const rootRotate: Command = {
         `AND ${rootThreshold} of root v${next}'s ${rootKeys.length} root keys (${ids(rootKeys).join(", ")})`,
     });
 
-    if (targetsChanged) {
+    // New targets keys can't reuse the old targets signatures: re-issue targets for them to sign.
+    if (targetsChanged || binsChanged) {
       if (!currentTargets)
-        throw new CliError(`${dir} has no N.targets.json to re-issue for the new targets keys`, "Copy the newest targets file here");
+        throw new CliError(`${dir} has no N.targets.json to re-issue for the new keys`, "Copy the newest targets file here");
       const t = currentTargets.md.signed;
       const version = t.version + 1;
+      const delegations = binsChanged ? withBinsKeys(t.delegations!, binsKeys, binsThreshold) : t.delegations;
       drafts.push({
+        role: "targets",
+        version,
         path: pathOf(listing, "targets", version),
-        md: new Metadata(new Targets({ version, expires: daysFrom(now, days.targets), unrecognized: t.unrecognized }, t.targets, t.delegations)),
-        needs: `${targetsThreshold} of the ${targetsKeys.length} new targets keys (${ids(targetsKeys).join(", ")})`,
+        md: new Metadata(new Targets({ version, expires: daysFrom(now, days.targets), unrecognized: t.unrecognized }, t.targets, delegations)),
+        needs: `${targetsThreshold} of the ${targetsKeys.length} ${targetsChanged ? "new " : ""}targets keys (${ids(targetsKeys).join(", ")})`,
       });
     }
 
-    if (onlineChanged) {
+    // PEP 458 §In the Event of a Key Compromise: bin-n move to the new online key through a new bins.
+    if (onlineChanged || binsChanged) {
       const bins = await loadNewest(listing, "bins");
       const b = bins.md.signed;
       const succinct = b.delegations?.succinctRoles;
       if (!succinct || !b.delegations)
-        throw new CliError(`${bins.path} has no succinct_roles delegation to move to the new online key`, "Draft bins again with tuf-edge init");
-      const delegations = new Delegations(
-        keyMap([online]),
-        undefined,
-        new SuccinctRoles([online.keyid], 1, succinct.bitLength, succinct.namePrefix, succinct.unrecognized),
-        b.delegations.unrecognized,
-      );
+        throw new CliError(`${bins.path} has no succinct_roles delegation`, "Draft bins again with tuf-edge init");
+      const delegations = onlineChanged
+        ? new Delegations(
+            keyMap([online]),
+            undefined,
+            new SuccinctRoles([online.keyid], 1, succinct.bitLength, succinct.namePrefix, succinct.unrecognized),
+            b.delegations.unrecognized,
+          )
+        : b.delegations;
       const version = b.version + 1;
-      const binsCheck = (await checksFor(bins, listing))[0]!;
-      const { keyids, threshold } = listedKeys(binsCheck);
       drafts.push({
+        role: "bins",
+        version,
         path: pathOf(listing, "bins", version),
         md: new Metadata(new Targets({ version, expires: daysFrom(now, days.bins), unrecognized: b.unrecognized }, b.targets, delegations)),
-        needs: `${threshold} of the ${keyids.length} bins keys (${keyids.join(", ")})`,
+        needs: `${binsThreshold} of the ${binsKeys.length} ${v["bins-key"] ? "new " : ""}bins keys (${ids(binsKeys).join(", ")})`,
       });
     }
 
     for (const draft of drafts)
-      if (listing.versions[roleOf(draft.path)].includes(versionOf(draft.path)))
+      if (listing.versions[draft.role].includes(draft.version))
         throw new CliError(`${draft.path} already exists`, "Remove the old draft first if you mean to start the rotation again");
     for (const draft of drafts) await writeMetadata(draft.path, draft.md, "create");
 
     if (rootThreshold < 2) warn("root threshold is 1: one stolen root key can take over this repository");
+    if (targetsChanged && !v["bins-key"] && binsWereTargetsKeys)
+      warn("bins is still delegated to the old targets keys; pass --bins-key as well if those holders should no longer sign bins");
     print(`drafted ${drafts[0]!.path}: root v${next}, expires ${formatExpires(root.expires)}`);
     for (const line of describeChanges(old, root)) print(`  ${line}`);
     for (const draft of drafts.slice(1)) print(`drafted ${draft.path}: re-issued for the new keys, expires ${formatExpires(draft.md.signed.expires)}`);
     print("");
     print("next, sign with tuf-edge sign --key HOLDER.key FILE:");
-    for (const draft of drafts) print(`  ${fileName(roleOf(draft.path), versionOf(draft.path))}: ${draft.needs}`);
+    for (const draft of drafts) print(`  ${fileName(draft.role, draft.version)}: ${draft.needs}`);
     print(`then check with: tuf-edge status ${dir}`);
     return 0;
   },
 };
 
-const roleOf = (path: string): "root" | "targets" | "bins" => /\.(root|targets|bins)\.json$/.exec(path)![1] as "root" | "targets" | "bins";
-const versionOf = (path: string): number => Number(/(\d+)\.\w+\.json$/.exec(path)![1]);
+/** targets' delegations with the bins role moved to new keys; other delegated roles are kept as they are. */
+function withBinsKeys(delegations: Delegations, keys: readonly Key[], threshold: number): Delegations {
+  const roles = (delegations.roles ?? []).map((role) =>
+    role.name === BINS_ROLE
+      ? new DelegatedRole(role.name, ids(keys), threshold, role.terminating, role.paths, role.pathHashPrefixes, role.unrecognized)
+      : role,
+  );
+  const used = new Set(roles.flatMap((role) => role.keyids));
+  const pool = keyMap([...Object.values(delegations.keys), ...keys]);
+  return new Delegations(keyMap(Object.values(pool).filter((k) => used.has(k.keyid))), roles, undefined, delegations.unrecognized);
+}
 
 /** A keyid given directly, or read from a .pub file. */
 async function keyidOf(spec: string): Promise<string> {

@@ -151,6 +151,35 @@ describe("root rotate replacing targets and online keys", () => {
     expect(await tufJsAccepts(1, 2)).toBe(true);
   });
 
+  it("--targets-key warns that bins still uses the old targets keys, and --bins-key moves bins too", async () => {
+    const t = [await holder(tmp.path, "targets-c", 21), await holder(tmp.path, "targets-d", 22)];
+    const newTargets = t.flatMap((h) => ["--targets-key", h.pub]);
+    const warned = await ok("root", "rotate", "--dir", dir, ...newTargets);
+    expect(warned.stderr).toBe(
+      "warning: bins is still delegated to the old targets keys; pass --bins-key as well if those holders should no longer sign bins\n",
+    );
+    for (const name of ["2.root.json", "2.targets.json"]) await rm(join(dir, name));
+
+    const quiet = await ok("root", "rotate", "--dir", dir, ...newTargets, ...t.flatMap((h) => ["--bins-key", h.pub]), "--bins-threshold", "1");
+    expect(quiet.stderr).toBe("");
+    expect(quiet.stdout).toContain(`2.bins.json: 1 of the 2 new bins keys (${t[0]!.keyid}, ${t[1]!.keyid})`);
+    const t2 = (await readJSON(join(dir, "2.targets.json"))).signed;
+    expect(t2.delegations.roles).toEqual([
+      { name: "bins", keyids: t.map((h) => h.keyid), threshold: 1, terminating: false, path_hash_prefixes: [..."0123456789abcdef"] },
+    ]);
+    expect(Object.keys(t2.delegations.keys).sort()).toEqual(t.map((h) => h.keyid).sort());
+    expect((await readJSON(join(dir, "2.bins.json"))).signed.delegations).toEqual((await readJSON(join(dir, "1.bins.json"))).signed.delegations);
+
+    for (const h of [c.root[0]!, c.root[2]!]) await ok("sign", "--key", h.key, root(2));
+    for (const h of t) await ok("sign", "--key", h.key, join(dir, "2.targets.json"));
+    expect((await run("sign", "--key", c.targets[0]!.key, join(dir, "2.bins.json"))).code).toBe(1);
+    await ok("sign", "--key", t[1]!.key, join(dir, "2.bins.json"));
+    expect((await ok("status", dir)).stdout).toContain("ceremony complete: root v2, targets v2, bins v2");
+    const targetsMd = TufJsMetadata.fromJSON(MetadataKind.Targets, await readJSON(join(dir, "2.targets.json")));
+    const binsMd = TufJsMetadata.fromJSON(MetadataKind.Targets, await readJSON(join(dir, "2.bins.json")));
+    expect(() => targetsMd.verifyDelegate("bins", binsMd)).not.toThrow();
+  });
+
   it("--online-key replaces snapshot and timestamp in root and every bin-n in a drafted bins v2", async () => {
     const online2 = await holder(tmp.path, "online-2", 31);
     await ok("root", "rotate", "--dir", dir, "--online-key", online2.pub);

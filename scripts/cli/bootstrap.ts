@@ -1,0 +1,50 @@
+/** `tuf-edge bootstrap`: hands the signed ceremony to a new repository, which then publishes every bin-n, snapshot and timestamp. */
+import { CEREMONY_ROLES, listDir, loadFile, loadNewest, pathOf } from "./ceremony.js";
+import { parseCommandArgs, required } from "./args.js";
+import type { Command } from "./command.js";
+import { CliError } from "./errors.js";
+import { print } from "./output.js";
+import { adminToken, baseUrl, request } from "./remote.js";
+
+const USAGE = `usage: tuf-edge bootstrap --url URL --ceremony DIR
+
+Uploads the newest 1.root.json, N.targets.json and N.bins.json of a completed
+ceremony (check it with tuf-edge status DIR) to a tuf-edge Worker. The Worker
+checks every threshold and that its ONLINE_KEY is the key root names for
+snapshot and timestamp and bins names for bin-n, then publishes all
+2^bit_length bin-n roles, snapshot 1 and timestamp 1. A repository is
+bootstrapped once; later offline versions go through tuf-edge upload.
+
+The admin token is read from TUF_EDGE_ADMIN_TOKEN, or from ./.dev.vars.
+
+options:
+  --url URL        the Worker, e.g. http://127.0.0.1:8787
+  --ceremony DIR   the ceremony directory`;
+
+export const bootstrap: Command = {
+  summary: "bootstrap a repository from a completed ceremony",
+  usage: USAGE,
+  async run(args) {
+    const { values } = parseCommandArgs("bootstrap", args, { url: { type: "string" }, ceremony: { type: "string" } });
+    const url = baseUrl(required(values.url, "url", "bootstrap"));
+    const listing = await listDir(required(values.ceremony, "ceremony", "bootstrap"));
+    const body: Record<string, unknown> = {};
+    for (const role of CEREMONY_ROLES) {
+      if (listing.versions[role].length === 0)
+        throw new CliError(`${listing.dir} has no ${role} metadata`, "Run tuf-edge init and collect the signatures first");
+      body[role] = (await loadNewest(listing, role)).md.toJSON();
+    }
+    if (listing.versions.root[0] !== 1)
+      throw new CliError(`${listing.dir} has no 1.root.json`, "Bootstrap starts from root version 1");
+    body.root = (await loadFile(pathOf(listing, "root", 1))).md.toJSON();
+    const started = Date.now();
+    const { body: result } = await request<{ bins: number; snapshot: number; timestamp: number }>(
+      `${url}/api/v1/bootstrap`,
+      { method: "POST", headers: { authorization: `Bearer ${adminToken()}`, "content-type": "application/json" }, body: JSON.stringify(body) },
+      "Fix the ceremony (tuf-edge status shows what is missing) or the Worker's ONLINE_KEY, then run bootstrap again",
+    );
+    print(`bootstrapped ${url}: ${result.bins} bins, snapshot ${result.snapshot}, timestamp ${result.timestamp} (${Date.now() - started} ms)`);
+    print(`clients trust ${listing.dir}/1.root.json and fetch ${url}/metadata/`);
+    return 0;
+  },
+};

@@ -1,0 +1,62 @@
+/** `tuf-edge publish`: what an index's upload hook sends, from a shell. */
+import { readFile } from "node:fs/promises";
+import { digestHex } from "../../src/tuf/index.js";
+import { parseCommandArgs, required } from "./args.js";
+import type { Command } from "./command.js";
+import { fromFsError } from "./errors.js";
+import { print } from "./output.js";
+import { baseUrl, request, signWebhook, webhookSecret } from "./remote.js";
+
+const USAGE = `usage: tuf-edge publish --url URL --path PATH --file FILE [--no-wait]
+       tuf-edge publish --url URL --remove PATH
+
+Adds a target (its length, sha256 and sha512 computed from FILE) or removes
+one, through the signed webhook POST /api/v1/artifacts, and waits until a
+timestamp covers it. The file itself is not uploaded: the index serves it.
+
+The webhook secret is read from TUF_EDGE_WEBHOOK_SECRET, or from ./.dev.vars.
+
+options:
+  --url URL       the Worker, e.g. http://127.0.0.1:8787
+  --path PATH     the target path clients ask for, e.g. packages/demo/demo-1.0.tar.gz
+  --file FILE     the file whose length and hashes to publish
+  --remove PATH   remove this target instead
+  --no-wait       return once the change is queued (202) instead of published`;
+
+export const publish: Command = {
+  summary: "publish (or remove) one target through the webhook",
+  usage: USAGE,
+  async run(args) {
+    const { values } = parseCommandArgs("publish", args, {
+      url: { type: "string" },
+      path: { type: "string" },
+      file: { type: "string" },
+      remove: { type: "string" },
+      "no-wait": { type: "boolean" },
+    });
+    const url = baseUrl(required(values.url, "url", "publish"));
+    let payload: object;
+    if (values.remove !== undefined) payload = { remove: [values.remove] };
+    else {
+      const path = required(values.path, "path", "publish");
+      const file = required(values.file, "file", "publish");
+      let bytes: Uint8Array;
+      try {
+        bytes = await readFile(file);
+      } catch (err) {
+        throw fromFsError(err, file);
+      }
+      payload = { add: [{ path, length: bytes.length, hashes: await digestHex(bytes, ["sha256", "sha512"]) }] };
+    }
+    const body = JSON.stringify(payload);
+    const { body: receipt } = await request<{ receipt: string; status: string; bins?: Record<string, number>; timestamp?: number }>(
+      `${url}/api/v1/artifacts${values["no-wait"] ? "" : "?wait=true"}`,
+      { method: "POST", headers: { "content-type": "application/json", "x-tuf-edge-signature": await signWebhook(body, webhookSecret()) }, body },
+      "Fix the request as the message says",
+    );
+    if (receipt.status === "published")
+      print(`published in timestamp ${receipt.timestamp} (${Object.entries(receipt.bins ?? {}).map(([b, v]) => `${b} v${v}`).join(", ")}); receipt ${receipt.receipt}`);
+    else print(`queued; receipt ${receipt.receipt} (GET ${url}/api/v1/receipts/${receipt.receipt})`);
+    return 0;
+  },
+};

@@ -1,0 +1,62 @@
+/**
+ * Talking to a running tuf-edge Worker: the admin token and webhook secret,
+ * and one error path for HTTP answers. Secrets come from the environment
+ * (TUF_EDGE_ADMIN_TOKEN, TUF_EDGE_WEBHOOK_SECRET) or, for a local repository,
+ * from ./.dev.vars; never from the command line, where shell history keeps them.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { toHex, utf8 } from "../../src/tuf/index.js";
+import { CliError } from "./errors.js";
+
+function devVar(name: string): string | undefined {
+  if (!existsSync(".dev.vars")) return undefined;
+  const match = new RegExp(`^${name}\\s*=\\s*"?([^"\\n]*)"?\\s*$`, "m").exec(readFileSync(".dev.vars", "utf8"));
+  return match?.[1];
+}
+
+export function secret(envName: string, devVarName: string): string {
+  const value = process.env[envName] || devVar(devVarName);
+  if (!value)
+    throw new CliError(`no ${devVarName} found`, `Set ${envName}, or run from the folder whose .dev.vars holds ${devVarName}`);
+  return value;
+}
+
+export const adminToken = () => secret("TUF_EDGE_ADMIN_TOKEN", "ADMIN_TOKEN");
+export const webhookSecret = () => secret("TUF_EDGE_WEBHOOK_SECRET", "WEBHOOK_SECRET");
+
+export function baseUrl(raw: string): string {
+  try {
+    return new URL(raw).toString().replace(/\/$/, "");
+  } catch {
+    throw new CliError(`--url ${JSON.stringify(raw)} is not a URL`, "Pass the Worker's base URL, like http://127.0.0.1:8787");
+  }
+}
+
+/** The X-TUF-Edge-Signature header for `body`. */
+export async function signWebhook(body: string, secretValue: string, t = Math.floor(Date.now() / 1000)): Promise<string> {
+  const key = await crypto.subtle.importKey("raw", utf8(secretValue), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, utf8(`${t}.${body}`)));
+  return `t=${t},v1=${toHex(mac)}`;
+}
+
+/** Sends a request and returns its JSON, or throws a CliError with the server's error code and message. */
+export async function request<T>(url: string, init: RequestInit, todo: string): Promise<{ status: number; body: T }> {
+  let res: Response;
+  try {
+    res = await fetch(url, init);
+  } catch (err) {
+    throw new CliError(`cannot reach ${url} (${(err as Error).message})`, "Check --url and that the Worker is running");
+  }
+  const text = await res.text();
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  if (!res.ok) {
+    const error = (body as { error?: { code?: string; message?: string } } | undefined)?.error;
+    throw new CliError(`${url} answered ${res.status} ${error?.code ?? ""}: ${error?.message ?? text.slice(0, 200)}`.replace(/\s+:/, ":"), todo);
+  }
+  return { status: res.status, body: body as T };
+}
