@@ -9,9 +9,12 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "./command.js";
 import { describeError, EXIT_OK, EXIT_USAGE, UsageError } from "./errors.js";
+import { bootstrap } from "./bootstrap.js";
+import { dev } from "./dev.js";
 import { init } from "./init.js";
 import { keygen } from "./keygen.js";
 import { print } from "./output.js";
+import { publish } from "./publish.js";
 import { rootRotate } from "./root-rotate.js";
 import { sign } from "./sign.js";
 import { status } from "./status.js";
@@ -25,6 +28,9 @@ export const COMMANDS: Record<string, Command> = {
   sign,
   status,
   "root rotate": rootRotate,
+  bootstrap,
+  publish,
+  dev,
 };
 
 function globalUsage(): string {
