@@ -1,7 +1,7 @@
 /** The root role: the keys and thresholds of the four top-level roles (TUF spec 4.3). */
 import type { JSONObject } from "./canonical.js";
 import { TufError } from "./errors.js";
-import { isObject } from "./guards.js";
+import { isObject, mapRecord, ownEntry } from "./guards.js";
 import { Key } from "./keys.js";
 import { Role } from "./role.js";
 import { Signed, type SignedFields } from "./signed.js";
@@ -19,8 +19,11 @@ export class Root extends Signed {
     readonly consistentSnapshot?: boolean,
   ) {
     super(fields);
+    // TUF spec 4.3: roles lists exactly the four top-level roles (python-tuf rejects others too).
     for (const name of TOP_LEVEL_ROLES)
-      if (!roles[name]) throw new TufError("malformed", `root: roles must include ${name}`);
+      if (!ownEntry(roles, name)) throw new TufError("malformed", `root: roles must include ${name}`);
+    const extra = Object.keys(roles).filter((name) => !(TOP_LEVEL_ROLES as readonly string[]).includes(name));
+    if (extra.length > 0) throw new TufError("malformed", `root: roles must only hold top-level roles, got ${extra.join(", ")}`);
     for (const [keyid, key] of Object.entries(keys))
       if (key.keyid !== keyid) throw new TufError("malformed", `root: keyid ${keyid} is not the SHA-256 of its key`);
   }
@@ -31,38 +34,35 @@ export class Root extends Signed {
     if (!isObject(keys) || !isObject(roles)) throw new TufError("malformed", "root: keys and roles must be objects");
     if (consistent_snapshot !== undefined && typeof consistent_snapshot !== "boolean")
       throw new TufError("malformed", "root: consistent_snapshot must be a boolean");
-    const parsedRoles: Record<string, Role> = {};
-    for (const [name, role] of Object.entries(roles)) parsedRoles[name] = Role.fromJSON(role);
     return new Root(
       { ...fields, unrecognized },
       parseKeys(keys),
-      parsedRoles as Record<TopLevelRole, Role>,
+      mapRecord(roles, (role) => Role.fromJSON(role)) as Record<TopLevelRole, Role>,
       consistent_snapshot,
     );
   }
 
   toJSON(): JSONObject {
-    const out: JSONObject = { ...this.commonJSON(), keys: keysToJSON(this.keys), roles: {} };
-    for (const [name, role] of Object.entries(this.roles)) (out.roles as JSONObject)[name] = role.toJSON();
+    const out: JSONObject = {
+      ...this.commonJSON(),
+      keys: keysToJSON(this.keys),
+      roles: mapRecord(this.roles, (role) => role.toJSON()),
+    };
     if (this.consistentSnapshot !== undefined) out.consistent_snapshot = this.consistentSnapshot;
     return { ...out, ...this.unrecognized };
   }
 
   /** The keys and threshold that may sign `roleName`, or undefined if root does not delegate it. */
   delegateFor(roleName: string): { keys: Readonly<Record<string, Key>>; role: Role } | undefined {
-    const role = (this.roles as Record<string, Role>)[roleName];
+    const role = ownEntry(this.roles as Record<string, Role>, roleName);
     return role && { keys: this.keys, role };
   }
 }
 
 export function parseKeys(raw: JSONObject): Record<string, Key> {
-  const out: Record<string, Key> = {};
-  for (const [keyid, key] of Object.entries(raw)) out[keyid] = Key.fromJSON(key);
-  return out;
+  return mapRecord(raw, (key) => Key.fromJSON(key));
 }
 
 export function keysToJSON(keys: Readonly<Record<string, Key>>): JSONObject {
-  const out: JSONObject = {};
-  for (const [keyid, key] of Object.entries(keys)) out[keyid] = key.toJSON();
-  return out;
+  return mapRecord(keys, (key) => key.toJSON());
 }

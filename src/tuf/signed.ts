@@ -46,8 +46,12 @@ export abstract class Signed {
     const parts = specVersion.split(".");
     if (parts.length < 2 || parts.length > 3 || !parts.every((p) => /^\d+$/.test(p)) || parts[0] !== "1")
       throw new TufError("malformed", `unsupported spec_version ${JSON.stringify(specVersion)}`);
+    // Whole seconds in UTC, and a date that formatExpires writes and parseExpires reads back (years 0001-9999, as in Python).
+    const seconds = Math.floor(expires.getTime() / 1000);
+    if (!Number.isFinite(seconds) || !EXPIRES.test(formatExpires(new Date(seconds * 1000))) || expires.getUTCFullYear() < 1)
+      throw new TufError("malformed", `expires must be a date in years 0001-9999, got ${String(expires)}`);
     this.version = version;
-    this.expires = new Date(Math.floor(expires.getTime() / 1000) * 1000);
+    this.expires = new Date(seconds * 1000);
     this.specVersion = specVersion;
     this.unrecognized = unrecognized;
   }

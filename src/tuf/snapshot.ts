@@ -1,7 +1,7 @@
 /** Snapshot and timestamp: which version of every targets role, and of snapshot, is current (TUF spec 4.4, 4.6). */
 import type { JSONObject } from "./canonical.js";
 import { TufError } from "./errors.js";
-import { isNonNegativeInt, isObject, isPositiveInt } from "./guards.js";
+import { isNonNegativeInt, isObject, isPositiveInt, mapRecord } from "./guards.js";
 import { Signed, type SignedFields } from "./signed.js";
 
 export class MetaFile {
@@ -13,6 +13,9 @@ export class MetaFile {
   ) {
     if (!isPositiveInt(version)) throw new TufError("malformed", `meta: version must be an integer > 0, got ${version}`);
     if (length !== undefined && !isNonNegativeInt(length)) throw new TufError("malformed", "meta: length must be an integer >= 0");
+    // python-tuf MetaFile: "Hashes must be a non empty dictionary".
+    if (hashes !== undefined && Object.keys(hashes).length === 0)
+      throw new TufError("malformed", "meta: hashes, when present, must hold at least one hash");
   }
 
   static fromJSON(raw: unknown): MetaFile {
@@ -46,15 +49,12 @@ export class Snapshot extends Signed {
     const { fields, rest } = Signed.commonFromJSON(raw, "snapshot");
     const { meta, ...unrecognized } = rest;
     if (!isObject(meta)) throw new TufError("malformed", "snapshot: meta must be an object");
-    const parsed: Record<string, MetaFile> = {};
-    for (const [name, entry] of Object.entries(meta)) parsed[name] = MetaFile.fromJSON(entry);
-    return new Snapshot({ ...fields, unrecognized }, parsed);
+    return new Snapshot({ ...fields, unrecognized }, mapRecord(meta, (entry) => MetaFile.fromJSON(entry)));
   }
 
   toJSON(): JSONObject {
-    // Built with a loop: a spread inside reduce (as in @tufjs/models) is quadratic at 16,384 bins.
-    const meta: JSONObject = {};
-    for (const [name, entry] of Object.entries(this.meta)) meta[name] = entry.toJSON();
+    // Built in one pass: a spread inside reduce (as in @tufjs/models) is quadratic at 16,384 bins.
+    const meta = mapRecord(this.meta, (entry) => entry.toJSON());
     return { ...this.commonJSON(), meta, ...this.unrecognized };
   }
 }

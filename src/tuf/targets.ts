@@ -1,10 +1,10 @@
 /** The targets role and its delegations: targets, bins and every bin-n (TUF spec 4.5, TAP 15). */
 import type { JSONObject } from "./canonical.js";
 import { TufError } from "./errors.js";
-import { isNonNegativeInt, isObject } from "./guards.js";
+import { isNonNegativeInt, isObject, mapRecord } from "./guards.js";
 import { Key } from "./keys.js";
 import { DelegatedRole, Role, SuccinctRoles } from "./role.js";
-import { keysToJSON, parseKeys } from "./root.js";
+import { keysToJSON, parseKeys, TOP_LEVEL_ROLES } from "./root.js";
 import { Signed, type SignedFields } from "./signed.js";
 
 export class TargetFile {
@@ -48,6 +48,10 @@ export class Delegations {
       throw new TufError("malformed", "delegations: exactly one of roles and succinct_roles is required");
     if (roles && new Set(roles.map((r) => r.name)).size !== roles.length)
       throw new TufError("malformed", "delegations: role names must be unique");
+    // python-tuf Delegations: "Delegated roles cannot be empty or use top-level role names".
+    for (const role of roles ?? [])
+      if (role.name === "" || (TOP_LEVEL_ROLES as readonly string[]).includes(role.name))
+        throw new TufError("malformed", `delegations: ${JSON.stringify(role.name)} cannot name a delegated role`);
     for (const [keyid, key] of Object.entries(keys))
       if (key.keyid !== keyid) throw new TufError("malformed", `delegations: keyid ${keyid} is not the SHA-256 of its key`);
   }
@@ -88,19 +92,15 @@ export class Targets extends Signed {
     const { fields, rest } = Signed.commonFromJSON(raw, "targets");
     const { targets, delegations, ...unrecognized } = rest;
     if (!isObject(targets)) throw new TufError("malformed", "targets: targets must be an object");
-    const parsed: Record<string, TargetFile> = {};
-    for (const [path, info] of Object.entries(targets)) parsed[path] = TargetFile.fromJSON(path, info);
     return new Targets(
       { ...fields, unrecognized },
-      parsed,
+      mapRecord(targets, (info, path) => TargetFile.fromJSON(path, info)),
       delegations === undefined ? undefined : Delegations.fromJSON(delegations),
     );
   }
 
   toJSON(): JSONObject {
-    const targets: JSONObject = {};
-    for (const [path, file] of Object.entries(this.targets)) targets[path] = file.toJSON();
-    const out: JSONObject = { ...this.commonJSON(), targets };
+    const out: JSONObject = { ...this.commonJSON(), targets: mapRecord(this.targets, (file) => file.toJSON()) };
     if (this.delegations) out.delegations = this.delegations.toJSON();
     return { ...out, ...this.unrecognized };
   }

@@ -3,6 +3,7 @@
  * only keys the delegator names for the role count, and each keyid counts once.
  */
 import { TufError } from "./errors.js";
+import { ownEntry } from "./guards.js";
 import type { Key } from "./keys.js";
 import type { Metadata } from "./metadata.js";
 import type { Role } from "./role.js";
@@ -41,7 +42,7 @@ export async function countSignatures(
   const signed = new Set<string>();
   const unsigned = new Set<string>();
   for (const keyid of role.keyids) {
-    const key = keys[keyid];
+    const key = ownEntry(keys, keyid);
     const signature = metadata.signatures.find((s) => s.keyid === keyid);
     if (key && signature && (await key.verify(data, signature.sig))) signed.add(keyid);
     else unsigned.add(keyid);

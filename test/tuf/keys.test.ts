@@ -138,7 +138,7 @@ describe("Key", () => {
     it.each([0, 5, data.length - 1])("rejects data with byte %i altered", async (position) => {
       const { sig } = await signer.sign(data);
       const altered = data.slice();
-      altered[position] ^= 0x01;
+      altered[position] = altered[position]! ^ 0x01;
       await expect(signer.key.verify(altered, sig)).resolves.toBe(false);
     });
 
