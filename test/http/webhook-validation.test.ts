@@ -11,6 +11,7 @@ import {
   postArtifacts,
   postArtifactsRaw,
   repoState,
+  type RepoState,
 } from "./helpers.js";
 
 const SHA256 = "ab".repeat(32);
@@ -123,15 +124,17 @@ const cases: Case[] = [
 ];
 
 describe("POST /api/v1/artifacts validation on a bootstrapped repository", () => {
+  /** The state right after bootstrap: every refused request below must leave it exactly so. */
+  let baseline: RepoState;
   beforeAll(async () => {
     await bootstrap(4);
+    baseline = await repoState();
   });
 
   it.each(cases)("refuses a request when $rule with $status $code and changes nothing", async ({ body, status, code, mentions }) => {
-    const before = await repoState();
     const message = await expectError(await postArtifactsRaw(body, { query: "?wait=true" }), status, code);
     if (mentions) expect(message).toContain(mentions);
-    expect(await repoState()).toEqual(before);
+    expect(await repoState()).toEqual(baseline);
   });
 
   it("refuses a body that is not UTF-8 with 400 malformed_json and changes nothing", async () => {
@@ -153,7 +156,7 @@ describe("POST /api/v1/artifacts validation on a bootstrapped repository", () =>
     expect(await repoState()).toEqual(before);
   });
 
-  it("refuses a streamed body over 1 MiB that declares no Content-Length with 413 body_too_large", async () => {
+  it("refuses a streamed (chunked) body over 1 MiB with 413 body_too_large before checking its signature", async () => {
     const before = await repoState();
     const chunk = new Uint8Array(64 * 1024).fill(0x20);
     let sent = 0;
