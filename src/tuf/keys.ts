@@ -20,7 +20,9 @@ export class Key {
     readonly unrecognized: JSONObject = {},
   ) {
     if (typeof keyval.public !== "string") throw new TufError("malformed", "key: keyval.public must be a string");
-    this.keyid = toHex(sha256Sync(canonicalBytes(this.toJSON())));
+    // securesystemslib compute_default_keyid: only keytype, scheme and keyval, so
+    // extra fields some tools add to key objects do not change the keyid.
+    this.keyid = toHex(sha256Sync(canonicalBytes({ keytype, scheme, keyval: { ...keyval } })));
   }
 
   static ed25519(publicKey: Uint8Array): Key {
