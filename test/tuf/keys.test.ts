@@ -56,11 +56,20 @@ describe("Key", () => {
       expect(Key.ed25519(fromHex(SPEC_PUBLIC_KEY)).keyid).toBe(SPEC_KEYID);
     });
 
-    it("is the SHA-256 of the key's canonical JSON, unrecognized fields included (securesystemslib)", () => {
+    it("is the SHA-256 of keytype, scheme and keyval only (securesystemslib compute_default_keyid)", () => {
       const raw = edKey(SPEC_PUBLIC_KEY, { keyid_hash_algorithms: ["sha256", "sha512"] });
-      const expected = createHash("sha256").update(tufjsCanonicalize(raw)).digest("hex");
-      expect(Key.fromJSON(raw).keyid).toBe(expected);
-      expect(expected).not.toBe(SPEC_KEYID);
+      const { keytype, scheme, keyval } = raw;
+      const expected = createHash("sha256").update(tufjsCanonicalize({ keytype, scheme, keyval })).digest("hex");
+      const key = Key.fromJSON(raw);
+      expect(key.keyid).toBe(expected);
+      expect(key.keyid).toBe(SPEC_KEYID);
+      expect(key.toJSON()).toStrictEqual(raw); // the extra field is still written back
+    });
+
+    it("changes with keyval", () => {
+      const raw = { keytype: "ed25519", scheme: "ed25519", keyval: { public: SPEC_PUBLIC_KEY, extra: "x" } };
+      expect(Key.fromJSON(raw).keyid).toBe(createHash("sha256").update(tufjsCanonicalize(raw)).digest("hex"));
+      expect(Key.fromJSON(raw).keyid).not.toBe(SPEC_KEYID);
     });
 
     it("changes with the scheme", () => {

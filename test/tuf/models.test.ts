@@ -75,8 +75,9 @@ const ROLE_TYPES: readonly RoleType[] = ["root", "targets", "snapshot", "timesta
 /** The canonical text our model writes back for a `signed` document of `type`. */
 const roundTrip = (type: RoleType, signed: Json): string => fromUtf8(Metadata.fromJSON(type, envelope(signed)).signedBytes());
 
-/** The keyid securesystemslib would compute: SHA-256 of the key's canonical JSON (computed without src/tuf). */
-const keyidOf = (key: Json): string => createHash("sha256").update(tufjsCanonicalize(key)).digest("hex");
+/** The keyid securesystemslib compute_default_keyid gives: SHA-256 of canonical {keytype, scheme, keyval} (without src/tuf). */
+const keyidOf = ({ keytype, scheme, keyval }: Json): string =>
+  createHash("sha256").update(tufjsCanonicalize({ keytype, scheme, keyval })).digest("hex");
 
 /** Mutates the key under `oldId` and moves it, and every keyids list naming it, to its new keyid. */
 function rekey(keys: Json, keyidLists: string[][], oldId: string, mutate: (key: Json) => void): string {
