@@ -107,6 +107,11 @@ describe("verificationResult", () => {
       expect((await verificationResult(root, "snapshot", Metadata.fromBytes("snapshot", pretty))).verified).toBe(true);
     });
 
+    it("throws not_canonical, not a threshold error, when signed lies outside the canonical subset", async () => {
+      const md = Metadata.fromJSON("snapshot", envelope({ ...snapshotV7(), meta: { "a\nb.json": { version: 1 } } }));
+      await expectRejectsTuf(verificationResult(root, "snapshot", md), "not_canonical");
+    });
+
     it.each(["bins", "Snapshot", "", "constructor", "__proto__", "toString"])("throws unknown_role for %j", async (name) => {
       await expectRejectsTuf(verificationResult(root, name, unsignedSnapshot()), "unknown_role");
     });
