@@ -8,7 +8,7 @@ export const REPLAY_WINDOW_SECONDS = 300;
 
 export const requireAdmin = createMiddleware<{ Bindings: Env }>(async (c, next) => {
   const header = c.req.header("authorization") ?? "";
-  const token = header.startsWith("Bearer ") ? header.slice(7) : "";
+  const token = /^bearer /i.test(header) ? header.slice(7) : "";
   if (!c.env.ADMIN_TOKEN || !timingSafeEqual(utf8(token), utf8(c.env.ADMIN_TOKEN)))
     throw new ApiError(401, "unauthorized", "send Authorization: Bearer <ADMIN_TOKEN>");
   await next();

@@ -6,7 +6,13 @@ import { errorResponse } from "./errors.js";
 export const IMMUTABLE = "public, max-age=31536000, immutable";
 
 export async function serveObject(c: Context<{ Bindings: Env }>, key: string, cacheControl: string): Promise<Response> {
-  const object = await c.env.BUCKET.get(key, { onlyIf: c.req.raw.headers });
+  // Only the validators a cache revalidates with: a failed If-Match must not turn into a 304.
+  const conditional = new Headers();
+  for (const name of ["if-none-match", "if-modified-since"]) {
+    const value = c.req.header(name);
+    if (value !== undefined) conditional.set(name, value);
+  }
+  const object = await c.env.BUCKET.get(key, { onlyIf: conditional });
   if (object === null) return errorResponse(404, "not_found", `no such file: ${new URL(c.req.url).pathname}`);
   const headers = new Headers({ etag: object.httpEtag, "cache-control": cacheControl });
   headers.set("content-type", object.httpMetadata?.contentType ?? "application/octet-stream");

@@ -57,7 +57,7 @@ export function validatePath(path: unknown, where: string): string {
   if (new TextEncoder().encode(path).length > MAX_PATH_BYTES) throw fail(`must be at most ${MAX_PATH_BYTES} bytes`);
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(path)) throw fail("must not contain control characters");
-  if (/[\\?#]/.test(path)) throw fail("must not contain \\, ? or # (clients put paths into URLs unencoded)");
+  if (/[\\?#%]/.test(path)) throw fail("must not contain \\, ?, # or % (clients put paths into URLs unencoded)");
   // Keys above U+DFFF sort differently in JS and Python clients; paths are keys in bin-n.
   if (/[\ud800-\uffff]/.test(path)) throw fail("must not contain characters at or above U+D800");
   const segments = path.split("/");
@@ -70,7 +70,7 @@ export function validateHashes(hashes: unknown, where: string): Record<string, s
   if (typeof hashes !== "object" || hashes === null || Array.isArray(hashes) || Object.keys(hashes).length === 0)
     throw new ApiError(422, "hashes_invalid", `${where}: hashes must be an object with sha256 and/or sha512`);
   for (const [alg, digest] of Object.entries(hashes)) {
-    const expected = HASH_HEX_LENGTH[alg];
+    const expected = Object.hasOwn(HASH_HEX_LENGTH, alg) ? HASH_HEX_LENGTH[alg] : undefined;
     if (expected === undefined)
       throw new ApiError(
         422,

@@ -14,6 +14,9 @@ import {
   type Targets,
 } from "../tuf/index.js";
 
+/** The most bins a repository may have: every bin-n is a row and a file, all written at bootstrap. */
+export const MAX_BIT_LENGTH = 16;
+
 /** Role names must give the same URL under Python's quote() and JS encodeURIComponent (pep458.md §4). */
 const URL_SAFE_ROLE = /^[a-z0-9][a-z0-9.-]*$/;
 
@@ -66,6 +69,11 @@ export async function verifyOfflineSet(roles: OfflineRoles, onlineKey: Key, now:
     );
   await verifyDelegate(targets.signed, "bins", bins);
   const succinct = succinctRolesOf(bins.signed);
+  if (succinct.bitLength > MAX_BIT_LENGTH)
+    throw new TufError(
+      "malformed",
+      `bit_length ${succinct.bitLength} is more than ${MAX_BIT_LENGTH} (${2 ** MAX_BIT_LENGTH} bins); PEP 458 recommends 14 and more bins only when returning clients' metadata overhead passes 50%`,
+    );
   if (!URL_SAFE_ROLE.test(succinct.namePrefix))
     throw new TufError("malformed", `succinct_roles name_prefix ${JSON.stringify(succinct.namePrefix)} must match [a-z0-9.-]`);
   for (const [name, md] of [["root", root], ["targets", targets], ["bins", bins]] as const)
@@ -95,3 +103,40 @@ export function requireNextVersion(name: string, current: number, next: number):
 }
 
 export { verifyRootRotation };
+
+/**
+ * Checks new offline-signed versions against the published ones and returns
+ * the set that would be current: root N+1 signed by a threshold of root N's
+ * keys and of its own, targets and bins exactly one version up, the bin layout
+ * unchanged, and the whole set valid as at bootstrap for one of `onlineKeys`.
+ */
+export async function verifyOfflineUpdate(
+  current: OfflineRoles,
+  update: Partial<OfflineRoles>,
+  onlineKeys: readonly Key[],
+  now: Date,
+): Promise<{ roles: OfflineRoles; onlineKey: Key }> {
+  if (!update.root && !update.targets && !update.bins) throw new TufError("malformed", "upload at least one of root, targets and bins");
+  if (update.root) await verifyRootRotation(current.root.signed, update.root);
+  if (update.targets) requireNextVersion("targets", current.targets.signed.version, update.targets.signed.version);
+  if (update.bins) {
+    requireNextVersion("bins", current.bins.signed.version, update.bins.signed.version);
+    const before = succinctRolesOf(current.bins.signed);
+    const after = succinctRolesOf(update.bins.signed);
+    if (before.bitLength !== after.bitLength || before.namePrefix !== after.namePrefix)
+      throw new TufError(
+        "malformed",
+        `bins must keep bit_length ${before.bitLength} and name_prefix ${before.namePrefix}; a new bin layout is a new repository`,
+      );
+  }
+  const roles: OfflineRoles = { ...current, ...update };
+  const timestampKeys = roles.root.signed.delegateFor("timestamp")!.role.keyids;
+  const onlineKey = onlineKeys.find((k) => timestampKeys.includes(k.keyid));
+  if (!onlineKey)
+    throw new TufError(
+      "unknown_key",
+      `root v${roles.root.signed.version} names ${timestampKeys.join(", ")} for timestamp, but no configured online key is that key; set ONLINE_KEY_NEXT to its seed first`,
+    );
+  await verifyOfflineSet(roles, onlineKey, now);
+  return { roles, onlineKey };
+}

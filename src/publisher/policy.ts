@@ -16,6 +16,12 @@ export interface Policy {
   readonly slackMs: number;
   /** How often the cron asks for renewal. */
   readonly intervalMs: number;
+  /**
+   * How long superseded files stay in R2 (PEP 458 §Cleaning up old metadata):
+   * one hour plus the CDN lifetime of timestamp.json, so a client holding any
+   * timestamp published in that time can finish its update.
+   */
+  readonly retentionMs: number;
 }
 
 const HOUR = 3_600_000;
@@ -25,9 +31,15 @@ export const DEFAULT_POLICY: Policy = {
   floorMs: 18 * HOUR,
   slackMs: 1 * HOUR,
   intervalMs: 5 * 60_000,
+  retentionMs: HOUR + 60_000,
 };
 
-export function policyFromEnv(env: { RENEW_FLOOR_HOURS?: string; ONLINE_EXPIRY_HOURS?: string }): Policy {
+export function policyFromEnv(env: {
+  RENEW_FLOOR_HOURS?: string;
+  ONLINE_EXPIRY_HOURS?: string;
+  RETENTION_SECONDS?: string;
+  TIMESTAMP_MAX_AGE?: string;
+}): Policy {
   const hours = (s: string | undefined, fallback: number) => {
     const n = Number(s);
     return s !== undefined && s !== "" && Number.isFinite(n) && n > 0 ? n * HOUR : fallback;
@@ -36,7 +48,12 @@ export function policyFromEnv(env: { RENEW_FLOOR_HOURS?: string; ONLINE_EXPIRY_H
     ...DEFAULT_POLICY,
     onlineExpiryMs: hours(env.ONLINE_EXPIRY_HOURS, DEFAULT_POLICY.onlineExpiryMs),
     floorMs: hours(env.RENEW_FLOOR_HOURS, DEFAULT_POLICY.floorMs),
+    retentionMs: (seconds(env.RETENTION_SECONDS, 3600) + seconds(env.TIMESTAMP_MAX_AGE, 60)) * 1000,
   };
+  function seconds(s: string | undefined, fallback: number): number {
+    const n = Number(s);
+    return s !== undefined && s !== "" && Number.isFinite(n) && n >= 0 ? n : fallback;
+  }
   if (renewalPeriod(policy) <= policy.intervalMs)
     throw new Error("RENEW_FLOOR_HOURS must leave more than the cron interval plus 1 h below ONLINE_EXPIRY_HOURS");
   return policy;

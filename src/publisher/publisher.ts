@@ -16,6 +16,10 @@
  * for different content, nothing accepted is lost, and timestamp.json only ever
  * points at files that were written before it.
  *
+ * Publishes, offline-role updates and the retention sweep run one at a time
+ * (`exclusive`): each spans R2 awaits, during which other requests may run,
+ * and none may see another half done.
+ *
  * RPC methods take plain data and return result unions; they throw only on
  * bugs and infrastructure failures, because RPC drops custom error fields.
  */
@@ -36,10 +40,11 @@ import {
   utf8,
   type JSONObject,
 } from "../tuf/index.js";
-import { parseOffline, succinctRolesOf, verifyOfflineSet, type OfflineRoles } from "./offline.js";
+import { parseOffline, succinctRolesOf, verifyOfflineSet, verifyOfflineUpdate, type OfflineRoles } from "./offline.js";
 import { binsPerRun, isDue, isOverdue, policyFromEnv, staggeredExpiry, type Policy } from "./policy.js";
 import { migrate } from "./schema.js";
 import { SnapshotBytes } from "./snapshot-bytes.js";
+import { consistentTargetKey, plainTargetKey, targetKeys } from "./target-files.js";
 import type {
   BootstrapResult,
   Change,
@@ -48,6 +53,7 @@ import type {
   StatusView,
   SubmitRequest,
   SubmitResult,
+  UpdateResult,
 } from "./types.js";
 
 /** The most queued changes one publish takes; the rest go in the next one. */
@@ -58,6 +64,9 @@ const PUT_CONCURRENCY = 256;
 const WAIT_MS = 10_000;
 /** When a publish is left unfinished, the alarm retries it this soon. */
 const RETRY_MS = 2_000;
+/** Superseded files one sweep deletes at most (R2 deletes up to 1,000 keys per call). */
+const SWEEP_CHUNK = 1_000;
+const SWEEP_CHUNKS_PER_RUN = 10;
 
 interface PublishPlan {
   timestampVersion: number;
@@ -66,14 +75,17 @@ interface PublishPlan {
   bins: Array<[index: number, version: number]>;
   offline: string[];
   receipts: Record<string, number[]>;
+  /** Target files that no state after this publish lists. */
+  superseded: string[];
 }
 
 export class Publisher extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private readonly policy: Policy;
-  private signer?: Promise<Ed25519Signer>;
+  private signers?: Promise<Ed25519Signer[]>;
   private layout?: { succinct: SuccinctRoles; snapshot: SnapshotBytes };
   private draining?: Promise<PublishResult>;
+  private tail: Promise<unknown> = Promise.resolve();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -92,7 +104,7 @@ export class Publisher extends DurableObject<Env> {
       roles = parseOffline(input.root, input.targets, input.bins);
       if (roles.root.signed.version !== 1)
         throw new TufError("rollback", `bootstrap takes root v1, got v${roles.root.signed.version}; upload later roots with tuf-edge upload`);
-      await verifyOfflineSet(roles, (await this.onlineSigner()).key, new Date(now));
+      await verifyOfflineSet(roles, (await this.configuredOnlineKeys())[0]!.key, new Date(now));
     } catch (e) {
       if (e instanceof TufError) return { status: "rejected", code: e.code, message: e.message };
       throw e;
@@ -119,11 +131,12 @@ export class Publisher extends DurableObject<Env> {
         bins: Array.from({ length: n }, (_, i) => [i, 1]),
         offline: ["bins", "targets", "root"],
         receipts: {},
+        superseded: [],
       };
       this.insertPlan(plan, "bootstrap");
       this.audit(now, "bootstrap", { root: 1, bins: n, bit_length: succinct.bitLength });
     });
-    this.layout = undefined;
+    this.forgetCaches();
     await this.drain(now);
     return { status: "bootstrapped", bins: n, snapshot: 1, timestamp: 1 };
   }
@@ -174,7 +187,78 @@ export class Publisher extends DurableObject<Env> {
   /** The cron's entry point: publishes queued changes and re-signs what is due; publishes nothing if nothing is. */
   async renew(now = Date.now()): Promise<PublishResult> {
     if (!this.isBootstrapped()) return { status: "unchanged" };
-    return this.drain(now);
+    const result = await this.drain(now);
+    await this.exclusive(() => this.sweep(now));
+    return result;
+  }
+
+  // ---- RPC: offline roles ---------------------------------------------------
+
+  /**
+   * Publishes new offline-signed versions of root, targets and/or bins (the
+   * yearly renewal, a key rotation). When the online key changes, every bin-n
+   * is re-signed in the same consistent snapshot.
+   */
+  async updateOfflineRoles(input: { root?: string; targets?: string; bins?: string }, now = Date.now()): Promise<UpdateResult> {
+    if (!this.isBootstrapped()) return { status: "not_bootstrapped" };
+    return this.exclusive(async () => {
+      await this.finishPendingPlan();
+      const enc = new TextEncoder();
+      let verified: Awaited<ReturnType<typeof verifyOfflineUpdate>>;
+      let update: Partial<OfflineRoles>;
+      try {
+        update = {
+          ...(input.root === undefined ? {} : { root: Metadata.fromBytes("root", enc.encode(input.root)) }),
+          ...(input.targets === undefined ? {} : { targets: Metadata.fromBytes("targets", enc.encode(input.targets)) }),
+          ...(input.bins === undefined ? {} : { bins: Metadata.fromBytes("targets", enc.encode(input.bins)) }),
+        };
+        verified = await verifyOfflineUpdate(this.currentOfflineRoles(), update, (await this.configuredOnlineKeys()).map((s) => s.key), new Date(now));
+      } catch (e) {
+        if (e instanceof TufError) return { status: "rejected", code: e.code, message: e.message };
+        throw e;
+      }
+      const before = this.currentOfflineRoles();
+      const onlineKeyChanged = !sameKeyids(
+        succinctRolesOf(before.bins.signed).keyids,
+        succinctRolesOf(verified.roles.bins.signed).keyids,
+      ) || !sameKeyids(before.root.signed.roles.timestamp.keyids, verified.roles.root.signed.roles.timestamp.keyids);
+      const p = this.policy;
+      const plan = this.ctx.storage.transactionSync(() => {
+        const changed = (["bins", "targets", "root"] as const).filter((r) => update[r] !== undefined);
+        for (const role of changed) this.storeOfflineRole(role, update[role]!);
+        const expires = now + p.onlineExpiryMs;
+        const bins: Array<[number, number]> = [];
+        if (onlineKeyChanged) {
+          // Every bin-n must carry the new key's signature; expiries are staggered again as at bootstrap.
+          const n = succinctRolesOf(verified.roles.bins.signed).numberOfBins;
+          for (const row of this.sql.exec<{ idx: number; version: number }>("SELECT idx, version FROM bins ORDER BY idx").toArray()) {
+            this.sql.exec("UPDATE bins SET version = ?, expires = ? WHERE idx = ?", row.version + 1, staggeredExpiry(row.idx, n, now, p), row.idx);
+            bins.push([row.idx, row.version + 1]);
+          }
+        }
+        const planned: PublishPlan = {
+          snapshotVersion: this.bumpRole("snapshot", expires),
+          timestampVersion: this.bumpRole("timestamp", expires),
+          referenceTime: now,
+          bins,
+          offline: changed,
+          receipts: {},
+          superseded: [],
+        };
+        this.insertPlan(planned, onlineKeyChanged ? "online_key_rotation" : "offline_roles");
+        this.audit(now, "offline_roles", Object.fromEntries(changed.map((r) => [r, update[r]!.signed.version])));
+        return planned;
+      });
+      this.forgetCaches();
+      await this.finishPendingPlan();
+      const roles = this.currentOfflineRoles();
+      return {
+        status: "published",
+        timestamp: plan.timestampVersion,
+        snapshot: plan.snapshotVersion,
+        roles: { root: roles.root.signed.version, targets: roles.targets.signed.version, bins: roles.bins.signed.version },
+      };
+    });
   }
 
   override async alarm(): Promise<void> {
@@ -225,7 +309,7 @@ export class Publisher extends DurableObject<Env> {
    * (group commit). A failure leaves the alarm set, which resumes the work.
    */
   private drain(now: number): Promise<PublishResult> {
-    this.draining ??= (async () => {
+    this.draining ??= this.exclusive(async () => {
       try {
         let last: PublishResult = { status: "unchanged" };
         for (let time = now; ; time = Math.max(time, Date.now())) {
@@ -242,8 +326,24 @@ export class Publisher extends DurableObject<Env> {
       } finally {
         this.draining = undefined;
       }
-    })();
+    });
     return this.draining;
+  }
+
+  /** Runs `work` after every earlier exclusive task has finished. */
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(work, work);
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Completes a publish that a crash or failure left reserved but unwritten. */
+  private async finishPendingPlan(): Promise<void> {
+    const plan = this.pendingPlan();
+    if (plan) {
+      await this.write(plan);
+      this.commit(plan);
+    }
   }
 
   private async publishOnce(now: number): Promise<PublishResult> {
@@ -267,7 +367,16 @@ export class Publisher extends DurableObject<Env> {
         .toArray();
       const touched = new Set<number>();
       const receipts: Record<string, number[]> = {};
+      const superseded = new Set<string>();
       for (const item of queued) {
+        const prior = this.sql.exec<{ hashes: string }>("SELECT hashes FROM artifacts WHERE path = ?", item.path).toArray()[0];
+        if (prior) for (const key of targetKeys(item.path, JSON.parse(prior.hashes))) superseded.add(key);
+        if (item.op === "add")
+          // Still listed, so none of its copies may be swept, even if an earlier change superseded them.
+          for (const key of targetKeys(item.path, JSON.parse(item.hashes!))) {
+            superseded.delete(key);
+            this.sql.exec("DELETE FROM superseded WHERE key = ?", key);
+          }
         if (item.op === "add")
           this.sql.exec(
             "INSERT INTO artifacts (path, bin, length, hashes, custom) VALUES (?, ?, ?, ?, ?) " +
@@ -309,6 +418,7 @@ export class Publisher extends DurableObject<Env> {
         bins,
         offline: [],
         receipts,
+        superseded: [...superseded],
       };
       for (const id of Object.keys(receipts))
         this.sql.exec("UPDATE receipts SET published_in = ? WHERE id = ?", plan.timestampVersion, id);
@@ -321,18 +431,18 @@ export class Publisher extends DurableObject<Env> {
   /** Writes the plan's files to R2: bin-n, offline roles, snapshot, and timestamp.json last. */
   private async write(plan: PublishPlan): Promise<void> {
     const { succinct, snapshot } = this.currentLayout();
-    const signer = await this.onlineSigner();
+    const signers = await this.onlineSigners();
     const bucket = this.env.BUCKET;
 
     const snapshotExpires = new Date(this.roleRow("snapshot").expires);
-    const snapshotBytes = await envelope(snapshot.signedBytes(plan.snapshotVersion, snapshotExpires), signer);
+    const snapshotBytes = await envelope(snapshot.signedBytes(plan.snapshotVersion, snapshotExpires), signers);
     // Bins, offline roles and the snapshot are independent new names; only timestamp.json must wait for all of them.
     await Promise.all([
       mapLimit(plan.bins, PUT_CONCURRENCY, async ([idx, version]) => {
-        const bytes = await this.signBin(idx, version, signer);
+        const bytes = await this.signBin(idx, version, signers);
         await putJSON(bucket, `metadata/${version}.${succinct.roleName(idx)}.json`, bytes);
       }),
-      ...plan.offline.map((role) => {
+      ...plan.offline.filter((role) => role !== "root").map((role) => {
         const { version, body } = this.offlineRoleBody(role);
         return putJSON(bucket, `metadata/${version}.${role}.json`, body);
       }),
@@ -345,20 +455,37 @@ export class Publisher extends DurableObject<Env> {
         new MetaFile(plan.snapshotVersion, snapshotBytes.length, await digestHex(snapshotBytes, ["sha256"])),
       ),
     );
-    const timestampBytes = (await timestamp.sign(signer)).toBytes();
-    await selfCheck("timestamp", timestampBytes, signer);
+    const timestampBytes = (await signAll(timestamp, signers)).toBytes();
+    await selfCheck("timestamp", timestampBytes, signers);
     // The commit point: every file it references is already in R2.
     await putJSON(bucket, "metadata/timestamp.json", timestampBytes, {
       version: String(plan.timestampVersion),
       expires: String(this.roleRow("timestamp").expires),
     });
+    // Clients fetch N+1.root.json before timestamp.json, so a new root goes
+    // last: until it appears, every file above still verifies under root N.
+    if (plan.offline.includes("root")) {
+      const { version, body } = this.offlineRoleBody("root");
+      await putJSON(bucket, `metadata/${version}.root.json`, body);
+    }
   }
 
   private commit(plan: PublishPlan): void {
     const { succinct } = this.currentLayout();
     const versions = new Map(plan.bins);
+    const committedAt = Math.max(Date.now(), plan.referenceTime);
+    // Files the new state no longer references; kept for the retention window (PEP 458 §Cleaning up old metadata).
+    const superseded = [
+      ...plan.superseded,
+      ...plan.bins.filter(([, v]) => v > 1).map(([idx, v]) => `metadata/${v - 1}.${succinct.roleName(idx)}.json`),
+      ...(plan.snapshotVersion > 1 ? [`metadata/${plan.snapshotVersion - 1}.snapshot.json`] : []),
+      ...plan.offline
+        .filter((role) => role !== "root") // PEP 458: old root versions are never deleted.
+        .map((role) => `metadata/${this.offlineRoleBody(role).version - 1}.${role}.json`),
+    ];
     this.ctx.storage.transactionSync(() => {
-      this.sql.exec("UPDATE publishes SET committed_at = ? WHERE timestamp_version = ?", Date.now(), plan.timestampVersion);
+      this.sql.exec("UPDATE publishes SET committed_at = ? WHERE timestamp_version = ?", committedAt, plan.timestampVersion);
+      for (const key of superseded) this.sql.exec("INSERT OR IGNORE INTO superseded (key, since) VALUES (?, ?)", key, committedAt);
       for (const [id, bins] of Object.entries(plan.receipts)) {
         const result = {
           bins: Object.fromEntries(bins.map((idx) => [succinct.roleName(idx), versions.get(idx)!])),
@@ -372,19 +499,24 @@ export class Publisher extends DurableObject<Env> {
 
   // ---- signing --------------------------------------------------------------
 
-  private async signBin(idx: number, version: number, signer: Ed25519Signer): Promise<Uint8Array> {
-    const targets: Record<string, TargetFile> = {};
-    for (const row of this.sql.exec<{ path: string; length: number; hashes: string; custom: string | null }>(
-      "SELECT path, length, hashes, custom FROM artifacts WHERE bin = ? ORDER BY path",
-      idx,
-    )) {
-      const extra: JSONObject = row.custom === null ? {} : { custom: JSON.parse(row.custom) };
-      targets[row.path] = new TargetFile(row.path, row.length, JSON.parse(row.hashes), extra);
-    }
+  private async signBin(idx: number, version: number, signers: readonly Ed25519Signer[]): Promise<Uint8Array> {
+    const rows = this.sql
+      .exec<{ path: string; length: number; hashes: string; custom: string | null }>(
+        "SELECT path, length, hashes, custom FROM artifacts WHERE bin = ? ORDER BY path",
+        idx,
+      )
+      .toArray();
+    // fromEntries makes own properties, so even a path named "__proto__" is listed.
+    const targets: Record<string, TargetFile> = Object.fromEntries(
+      rows.map((row) => {
+        const extra: JSONObject = row.custom === null ? {} : { custom: JSON.parse(row.custom) };
+        return [row.path, new TargetFile(row.path, row.length, JSON.parse(row.hashes), extra)];
+      }),
+    );
     const expires = this.sql.exec<{ expires: number }>("SELECT expires FROM bins WHERE idx = ?", idx).one().expires;
-    const md = await new Metadata(new Targets({ version, expires: new Date(expires) }, targets)).sign(signer);
+    const md = await signAll(new Metadata(new Targets({ version, expires: new Date(expires) }, targets)), signers);
     const bytes = md.toBytes();
-    await selfCheck("targets", bytes, signer);
+    await selfCheck("targets", bytes, signers);
     return bytes;
   }
 
@@ -396,9 +528,63 @@ export class Publisher extends DurableObject<Env> {
     return { version: row.version, body: new Uint8Array(row.body) };
   }
 
-  private onlineSigner(): Promise<Ed25519Signer> {
-    this.signer ??= Ed25519Signer.fromSeed(fromHex(this.env.ONLINE_KEY));
-    return this.signer;
+  /**
+   * The keys that sign online roles: each configured key (ONLINE_KEY,
+   * ONLINE_KEY_NEXT) that the current or the previous root names for
+   * timestamp. Right after an online-key rotation that is both keys, so a
+   * client still on the previous root and one on the new root both verify.
+   */
+  private onlineSigners(): Promise<Ed25519Signer[]> {
+    this.signers ??= (async () => {
+      const roots = this.sql
+        .exec<{ body: ArrayBuffer }>("SELECT body FROM root_history ORDER BY version DESC LIMIT 2")
+        .toArray()
+        .map((r) => Metadata.fromBytes("root", new Uint8Array(r.body)).signed);
+      const named = new Set(roots.flatMap((root) => root.roles.timestamp.keyids));
+      const signers = (await this.configuredOnlineKeys()).filter((s) => named.has(s.key.keyid));
+      if (signers.length === 0) throw new Error("no configured online key (ONLINE_KEY, ONLINE_KEY_NEXT) is named by root");
+      return signers.sort((a, b) => (a.key.keyid < b.key.keyid ? -1 : 1));
+    })().catch((e) => {
+      this.signers = undefined;
+      throw e;
+    });
+    return this.signers;
+  }
+
+  private configuredOnlineKeys(): Promise<Ed25519Signer[]> {
+    const seeds = [this.env.ONLINE_KEY, this.env.ONLINE_KEY_NEXT].filter((s): s is string => !!s);
+    return Promise.all(seeds.map((hex) => Ed25519Signer.fromSeed(fromHex(hex))));
+  }
+
+  /** Drops what is derived from the offline roles, after they change. */
+  private forgetCaches(): void {
+    this.layout = undefined;
+    this.signers = undefined;
+  }
+
+  private currentOfflineRoles(): OfflineRoles {
+    const body = (role: string) => this.offlineRoleBody(role).body;
+    return {
+      root: Metadata.fromBytes("root", body("root")),
+      targets: Metadata.fromBytes("targets", body("targets")),
+      bins: Metadata.fromBytes("targets", body("bins")),
+    };
+  }
+
+  /** Deletes files superseded longer ago than the retention window, in bounded chunks; the rest waits for the next run. */
+  private async sweep(now: number): Promise<void> {
+    const cutoff = now - this.policy.retentionMs;
+    for (let chunk = 0; chunk < SWEEP_CHUNKS_PER_RUN; chunk++) {
+      const keys = this.sql
+        .exec<{ key: string }>("SELECT key FROM superseded WHERE since <= ? ORDER BY since LIMIT ?", cutoff, SWEEP_CHUNK)
+        .toArray()
+        .map((r) => r.key);
+      if (keys.length === 0) return;
+      await this.env.BUCKET.delete(keys);
+      this.ctx.storage.transactionSync(() => {
+        for (const key of keys) this.sql.exec("DELETE FROM superseded WHERE key = ?", key);
+      });
+    }
   }
 
   // ---- storage helpers ------------------------------------------------------
@@ -454,7 +640,7 @@ export class Publisher extends DurableObject<Env> {
 
   private pendingPlan(): PublishPlan | undefined {
     const row = this.sql
-      .exec<{ timestamp_version: number; snapshot_version: number; reference_time: number; bins: string; offline: string; receipts: string }>(
+      .exec<{ timestamp_version: number; snapshot_version: number; reference_time: number; bins: string; offline: string; receipts: string; superseded: string }>(
         "SELECT * FROM publishes WHERE committed_at IS NULL ORDER BY timestamp_version LIMIT 1",
       )
       .toArray()[0];
@@ -466,19 +652,21 @@ export class Publisher extends DurableObject<Env> {
         bins: JSON.parse(row.bins),
         offline: JSON.parse(row.offline),
         receipts: JSON.parse(row.receipts),
+        superseded: JSON.parse(row.superseded),
       }
     );
   }
 
   private insertPlan(plan: PublishPlan, reason: string): void {
     this.sql.exec(
-      "INSERT INTO publishes (timestamp_version, snapshot_version, reference_time, bins, offline, receipts, reason) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO publishes (timestamp_version, snapshot_version, reference_time, bins, offline, receipts, superseded, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
       plan.timestampVersion,
       plan.snapshotVersion,
       plan.referenceTime,
       JSON.stringify(plan.bins),
       JSON.stringify(plan.offline),
       JSON.stringify(plan.receipts),
+      JSON.stringify(plan.superseded),
       reason,
     );
   }
@@ -514,9 +702,9 @@ export class Publisher extends DurableObject<Env> {
 }
 
 /** `{"signatures":[…],"signed":…}` built around already-canonical signed bytes: the keys sort this way. */
-async function envelope(signedBytes: Uint8Array, signer: Ed25519Signer): Promise<Uint8Array> {
-  const signature: Signature = await signer.sign(signedBytes);
-  const head = utf8(`{"signatures":[{"keyid":"${signature.keyid}","sig":"${signature.sig}"}],"signed":`);
+async function envelope(signedBytes: Uint8Array, signers: readonly Ed25519Signer[]): Promise<Uint8Array> {
+  const signatures: Signature[] = await Promise.all(signers.map((s) => s.sign(signedBytes)));
+  const head = utf8(`{"signatures":[${signatures.map((s) => `{"keyid":"${s.keyid}","sig":"${s.sig}"}`).join(",")}],"signed":`);
   const out = new Uint8Array(head.length + signedBytes.length + 1);
   out.set(head);
   out.set(signedBytes, head.length);
@@ -528,11 +716,22 @@ async function envelope(signedBytes: Uint8Array, signer: Ed25519Signer): Promise
  * Only write verified metadata: the bytes parse back as the role, are already
  * canonical, and carry a valid signature by the online key.
  */
-async function selfCheck(type: "targets" | "timestamp", bytes: Uint8Array, signer: Ed25519Signer): Promise<void> {
+async function selfCheck(type: "targets" | "timestamp", bytes: Uint8Array, signers: readonly Ed25519Signer[]): Promise<void> {
   const md = Metadata.fromBytes(type, bytes);
-  const sig = md.signatures.find((s) => s.keyid === signer.key.keyid);
-  if (!sig || !(await signer.key.verify(md.signedBytes(), sig.sig)) || !bytesEqual(md.toBytes(), bytes))
-    throw new Error(`self-check failed: ${type} v${md.signed.version} does not round-trip or verify with the online key`);
+  for (const signer of signers) {
+    const sig = md.signatures.find((s) => s.keyid === signer.key.keyid);
+    if (!sig || !(await signer.key.verify(md.signedBytes(), sig.sig)) || !bytesEqual(md.toBytes(), bytes))
+      throw new Error(`self-check failed: ${type} v${md.signed.version} does not round-trip or verify with the online key`);
+  }
+}
+
+async function signAll<T extends Timestamp | Targets>(md: Metadata<T>, signers: readonly Ed25519Signer[]): Promise<Metadata<T>> {
+  for (const signer of signers) md = await md.sign(signer);
+  return md;
+}
+
+function sameKeyids(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((k) => b.includes(k));
 }
 
 function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {

@@ -61,8 +61,12 @@ const MIGRATIONS: readonly string[] = [
     bins TEXT NOT NULL,
     offline TEXT NOT NULL,
     receipts TEXT NOT NULL,
+    superseded TEXT NOT NULL,
     reason TEXT NOT NULL
   );
+  -- R2 keys no published state needs any more, and since when; deleted after the retention window.
+  CREATE TABLE superseded (key TEXT PRIMARY KEY, since INTEGER NOT NULL);
+  CREATE INDEX superseded_by_since ON superseded (since);
   CREATE TABLE audit (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     at INTEGER NOT NULL,

@@ -58,3 +58,8 @@ export interface StatusView {
   artifacts: number;
   bins: number;
 }
+
+export type UpdateResult =
+  | { status: "published"; timestamp: number; snapshot: number; roles: { root: number; targets: number; bins: number } }
+  | { status: "not_bootstrapped" }
+  | { status: "rejected"; code: string; message: string };

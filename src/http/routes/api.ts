@@ -8,6 +8,8 @@ import type { ReceiptView, SubmitResult } from "../../publisher/types.js";
 import { requireAdmin, verifyWebhookSignature } from "../auth.js";
 import { ApiError } from "../errors.js";
 import { publisherOf } from "../publisher-stub.js";
+import { decodePath } from "./targets.js";
+import { consistentTargetKey, plainTargetKey } from "../../publisher/target-files.js";
 import { parseArtifactChanges, parseJSON, readBody, validatePath } from "../validate.js";
 
 /** Largest file `PUT /api/v1/targets/<path>` hashes in memory. */
@@ -50,21 +52,21 @@ export const api = new Hono<{ Bindings: Env }>()
     return c.json(view);
   })
   .put("/targets/*", requireAdmin, async (c) => {
-    const path = validatePath(decodeURIComponent(new URL(c.req.url).pathname.replace(/^\/api\/v1\/targets\//, "")), "path");
+    const path = validatePath(decodePath(new URL(c.req.url).pathname.replace(/^\/api\/v1\/targets\//, "")) ?? 0, "path");
     const bytes = await readBody(c.req.raw, MAX_HOSTED_TARGET_BYTES);
     const hashes = await digestHex(bytes, ["sha256", "sha512"]);
-    const slash = path.lastIndexOf("/");
-    const dir = path.slice(0, slash + 1);
-    const base = path.slice(slash + 1);
-    // TUF spec 6.2.1: one identical copy per listed hash, plus the plain name for clients without TUF.
-    const keys = [`targets/${dir}${hashes.sha256}.${base}`, `targets/${dir}${hashes.sha512}.${base}`, `targets/${path}`];
-    for (const key of keys) await c.env.BUCKET.put(key, bytes, { httpMetadata: { contentType: "application/octet-stream" } });
+    const put = (key: string) => c.env.BUCKET.put(key, bytes, { httpMetadata: { contentType: "application/octet-stream" } });
+    // TUF spec 6.2.1: one identical copy per listed hash. Their names come from
+    // the content, so writing them before the request is accepted replaces nothing.
+    await Promise.all(Object.values(hashes).map((h) => put(consistentTargetKey(path, h))));
     const result = await publisherOf(c.env).submit({
       changes: [{ op: "add", path, length: bytes.length, hashes }],
       bodySha256: hashes.sha256!,
       idempotencyKey: idempotencyKey(c),
       wait: c.req.query("wait") === "true",
     });
+    // The plain name, for clients without TUF, changes only once the change is accepted.
+    if (result.status === "queued" || result.status === "published") await put(plainTargetKey(path));
     return submitResponse(c, result);
   })
   .get("/status", async (c) => {

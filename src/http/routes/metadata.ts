@@ -16,7 +16,8 @@ export const metadata = new Hono<{ Bindings: Env }>()
   .get("/timestamp.json", async (c) => {
     const maxAge = Number(c.env.TIMESTAMP_MAX_AGE ?? "60");
     const response = await serveObject(c, "metadata/timestamp.json", `public, max-age=${Number.isFinite(maxAge) ? maxAge : 60}`);
-    const head = response.status === 200 ? await c.env.BUCKET.head("metadata/timestamp.json") : null;
+    // 304s too: most CDN traffic is revalidation.
+    const head = response.status === 200 || response.status === 304 ? await c.env.BUCKET.head("metadata/timestamp.json") : null;
     const expires = Number(head?.customMetadata?.expires ?? NaN);
     // Lazy renewal: the cron should never let this happen, but if it stopped, a client request restarts renewal.
     if (expires - Date.now() < LAST_RESORT_MARGIN_MS) c.executionCtx.waitUntil(publisherOf(c.env).renew());
