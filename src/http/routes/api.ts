@@ -34,6 +34,23 @@ export const api = new Hono<{ Bindings: Env }>()
         throw new ApiError(422, result.code, result.message);
     }
   })
+  .post("/metadata", requireAdmin, async (c) => {
+    const body = parseJSON(await readBody(c.req.raw)) as Record<string, unknown>;
+    const roles = ["root", "targets", "bins"] as const;
+    const given = typeof body === "object" && body !== null && !Array.isArray(body) ? roles.filter((r) => body[r] !== undefined) : [];
+    const extra = typeof body === "object" && body !== null ? Object.keys(body).filter((k) => !(roles as readonly string[]).includes(k)) : [];
+    if (given.length === 0 || extra.length > 0 || given.some((r) => typeof body[r] !== "object" || body[r] === null))
+      throw new ApiError(400, "request_invalid", 'the body must be {"root"?:{...},"targets"?:{...},"bins"?:{...}} with at least one signed role');
+    const result = await publisherOf(c.env).updateOfflineRoles(Object.fromEntries(given.map((r) => [r, JSON.stringify(body[r])])));
+    switch (result.status) {
+      case "published":
+        return c.json(result, 200);
+      case "not_bootstrapped":
+        throw new ApiError(409, "not_bootstrapped", "this repository is not bootstrapped yet: run tuf-edge bootstrap");
+      case "rejected":
+        throw new ApiError(422, result.code, result.message);
+    }
+  })
   .post("/artifacts", async (c) => {
     const raw = await readBody(c.req.raw);
     await verifyWebhookSignature(c.req.header("x-tuf-edge-signature"), raw, c.env.WEBHOOK_SECRET, Math.floor(Date.now() / 1000));
