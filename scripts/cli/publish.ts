@@ -3,7 +3,7 @@ import { readFile } from "node:fs/promises";
 import { digestHex } from "../../src/tuf/index.js";
 import { parseCommandArgs, required } from "./args.js";
 import type { Command } from "./command.js";
-import { fromFsError } from "./errors.js";
+import { CliError, fromFsError } from "./errors.js";
 import { print } from "./output.js";
 import { baseUrl, request, signWebhook, webhookSecret } from "./remote.js";
 
@@ -49,11 +49,19 @@ export const publish: Command = {
       payload = { add: [{ path, length: bytes.length, hashes: await digestHex(bytes, ["sha256", "sha512"]) }] };
     }
     const body = JSON.stringify(payload);
-    const { body: receipt } = await request<{ receipt: string; status: string; bins?: Record<string, number>; timestamp?: number }>(
-      `${url}/api/v1/artifacts${values["no-wait"] ? "" : "?wait=true"}`,
-      { method: "POST", headers: { "content-type": "application/json", "x-tuf-edge-signature": await signWebhook(body, webhookSecret()) }, body },
-      "Fix the request as the message says",
-    );
+    // One Idempotency-Key for every attempt: a retry after a dropped connection never publishes twice.
+    const idempotencyKey = crypto.randomUUID();
+    const send = async () =>
+      request<{ receipt: string; status: string; bins?: Record<string, number>; timestamp?: number }>(
+        `${url}/api/v1/artifacts${values["no-wait"] ? "" : "?wait=true"}`,
+        {
+          method: "POST",
+          headers: { "content-type": "application/json", "x-tuf-edge-signature": await signWebhook(body, webhookSecret()), "idempotency-key": idempotencyKey },
+          body,
+        },
+        "Fix the request as the message says",
+      );
+    const { body: receipt } = await send().catch((e) => (e instanceof CliError && e.what.startsWith("cannot reach") ? send() : Promise.reject(e)));
     if (receipt.status === "published")
       print(`published in timestamp ${receipt.timestamp} (${Object.entries(receipt.bins ?? {}).map(([b, v]) => `${b} v${v}`).join(", ")}); receipt ${receipt.receipt}`);
     else print(`queued; receipt ${receipt.receipt} (GET ${url}/api/v1/receipts/${receipt.receipt})`);

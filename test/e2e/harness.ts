@@ -41,8 +41,16 @@ export async function startRepo({ bitLength = 6 } = {}): Promise<Repo> {
     dir,
     post,
     async publish(body, query = "?wait=true") {
+      // As an index should: one Idempotency-Key per change, and retry when the connection drops.
       const text = JSON.stringify(body);
-      return post(`/api/v1/artifacts${query}`, text, { "x-tuf-edge-signature": await webhookSignature(text) });
+      const key = crypto.randomUUID();
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await post(`/api/v1/artifacts${query}`, text, { "x-tuf-edge-signature": await webhookSignature(text), "idempotency-key": key });
+        } catch (e) {
+          if (attempt === 3) throw e;
+        }
+      }
     },
     client() {
       const clientDir = join(dir, `client-${clients++}`);
