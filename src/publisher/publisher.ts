@@ -495,6 +495,16 @@ export class Publisher extends DurableObject<Env> {
         this.sql.exec("UPDATE receipts SET result = ? WHERE id = ?", JSON.stringify(result), id);
       }
     });
+    // PEP 458 §Managing online keys: every use of the online key is logged, also outside the
+    // Durable Object (wrangler tail, Logpush), where a compromised Publisher cannot erase it.
+    console.log(JSON.stringify({
+      event: "published",
+      timestamp: plan.timestampVersion,
+      snapshot: plan.snapshotVersion,
+      bins: plan.bins.length,
+      offline: plan.offline,
+      changes: Object.values(plan.receipts).reduce((n, bins) => n + bins.length, 0),
+    }));
   }
 
   // ---- signing --------------------------------------------------------------
