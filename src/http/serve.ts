@@ -1,22 +1,84 @@
-/** Serving R2 objects to TUF clients: ETags, conditional GETs and cache lifetimes. */
+/** Serving R2 objects to TUF clients: ETags, conditional GETs, cache lifetimes and compression. */
 import type { Context } from "hono";
 import { errorResponse } from "./errors.js";
 
 /** Versioned and hash-prefixed names never change content (TUF spec 6.2.1), so caches may keep them forever. */
 export const IMMUTABLE = "public, max-age=31536000, immutable";
 
+/**
+ * Metadata smaller than this goes out as is: compressing it saves a few
+ * hundred bytes at most, which is not worth the CPU on every request.
+ */
+export const COMPRESS_MIN_BYTES = 1024;
+
+/** The content codings the runtime can apply, best first. */
+const CODINGS = ["br", "gzip"] as const;
+type Coding = (typeof CODINGS)[number];
+
 export async function serveObject(c: Context<{ Bindings: Env }>, key: string, cacheControl: string): Promise<Response> {
   // Only the validators a cache revalidates with: a failed If-Match must not turn into a 304.
   const conditional = new Headers();
   for (const name of ["if-none-match", "if-modified-since"]) {
     const value = c.req.header(name);
-    if (value !== undefined) conditional.set(name, value);
+    // If-None-Match compares weakly (RFC 9110 13.1.2): W/"x" names the same content as "x".
+    if (value !== undefined) conditional.set(name, name === "if-none-match" ? value.replace(/W\//g, "") : value);
   }
   const object = await c.env.BUCKET.get(key, { onlyIf: conditional });
   if (object === null) return errorResponse(404, "not_found", `no such file: ${new URL(c.req.url).pathname}`);
-  const headers = new Headers({ etag: object.httpEtag, "cache-control": cacheControl });
-  headers.set("content-type", object.httpMetadata?.contentType ?? "application/octet-stream");
+  const contentType = object.httpMetadata?.contentType ?? "application/octet-stream";
+  const headers = new Headers({ etag: object.httpEtag, "cache-control": cacheControl, "content-type": contentType });
+
+  // TUF metadata compresses well (the snapshot of 16,384 bins is ~490 KB of
+  // near-identical entries). Setting Content-Encoding on an uncompressed body
+  // makes the Workers runtime encode it on the way out (encodeBody "automatic").
+  // Hashes and lengths in metadata always refer to the uncompressed bytes, which
+  // is what a client sees after it decodes the response. Target files are not
+  // touched: they are served byte for byte as hosted. Cloudflare's front line
+  // (and Miniflare's entry worker, which emulates it) re-negotiates against
+  // the client's own Accept-Encoding, so this choice is never wider than the client's.
+  let coding: Coding | undefined;
+  if (isJSON(contentType)) {
+    headers.set("vary", "accept-encoding");
+    if (object.size >= COMPRESS_MIN_BYTES) coding = negotiate(clientAcceptEncoding(c.req.raw));
+  }
+  if (coding !== undefined) {
+    headers.set("content-encoding", coding);
+    // The encoded bytes are another representation of the same content: a strong ETag must not name both (RFC 9110 8.8.1).
+    headers.set("etag", `W/${object.httpEtag}`);
+  }
   if (!("body" in object)) return new Response(null, { status: 304, headers });
-  headers.set("content-length", String(object.size));
+  // The encoded length is known only once the runtime has compressed the body.
+  if (coding === undefined) headers.set("content-length", String(object.size));
   return new Response(c.req.method === "HEAD" ? null : object.body, { headers });
+}
+
+function isJSON(contentType: string): boolean {
+  return /^application\/json\s*(;|$)/i.test(contentType);
+}
+
+/**
+ * What the client itself accepts. Cloudflare rewrites the Accept-Encoding a
+ * Worker sees (to "br, gzip", even for a client that sent none) and keeps the
+ * client's value in `request.cf.clientAcceptEncoding` when it did so.
+ */
+function clientAcceptEncoding(request: Request): string | undefined {
+  const original = (request.cf as { clientAcceptEncoding?: unknown } | undefined)?.clientAcceptEncoding;
+  return typeof original === "string" ? original : (request.headers.get("accept-encoding") ?? undefined);
+}
+
+/** The best coding that `Accept-Encoding` names with q > 0, or undefined for identity (`*` alone does not opt in, as with most servers). */
+export function negotiate(acceptEncoding: string | undefined): Coding | undefined {
+  if (!acceptEncoding) return undefined;
+  const q = new Map<string, number>();
+  for (const part of acceptEncoding.split(",")) {
+    const [name, ...params] = part.trim().toLowerCase().split(";");
+    if (!name) continue;
+    let weight = 1;
+    for (const p of params) {
+      const m = /^\s*q\s*=\s*([0-9.]+)\s*$/.exec(p);
+      if (m) weight = Number(m[1]);
+    }
+    q.set(name.trim(), Number.isFinite(weight) ? weight : 0);
+  }
+  return CODINGS.find((coding) => (q.get(coding) ?? 0) > 0);
 }
