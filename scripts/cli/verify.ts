@@ -1,0 +1,138 @@
+/**
+ * `tuf-edge verify`: checks a running repository as a TUF client would (TUF
+ * spec 5), and every bin-n besides, not only those one download needs. The
+ * checks themselves are src/tuf/repository-check.ts; this file fetches over
+ * HTTP and reports.
+ */
+import { readFile } from "node:fs/promises";
+import { formatExpires, Metadata, TufError, type Root, type TufErrorCode } from "../../src/tuf/index.js";
+import { checkRepository, earliestExpiry, type MetadataFetcher } from "../../src/tuf/repository-check.js";
+import { parseCommandArgs, plural, referenceTime, required, timeLeft } from "./args.js";
+import type { Command } from "./command.js";
+import { CliError, fromFsError } from "./errors.js";
+import { print, table } from "./output.js";
+import { baseUrl } from "./remote.js";
+
+const USAGE = `usage: tuf-edge verify --url URL --root FILE
+
+Checks a tuf-edge repository the way a TUF client does (TUF spec 5), starting
+from a root you trust: walks N.root.json up the chain, then timestamp.json, the
+snapshot, targets, bins and every bin-n, checking signatures against their
+delegator's keys and threshold, versions, lengths, hashes and expiry.
+Prints the versions, how many bins were checked and which role expires first.
+
+Exits 0 when the repository verifies, 1 with a one-line error on the first
+problem.
+
+options:
+  --url URL     the Worker's base URL; metadata is read from URL/metadata/
+  --root FILE   a root.json you trust, e.g. 1.root.json from the key ceremony
+
+environment:
+  TUF_EDGE_NOW   an ISO 8601 time to use as "now"`;
+
+/** Progress is printed every this many targets roles, when there are more. */
+const PROGRESS_EVERY = 1024;
+/** Requests in flight at once. */
+const CONCURRENCY = 32;
+
+/** What the operator of a repository that fails the check should look at. */
+const HINTS: Record<TufErrorCode, string> = {
+  malformed: "The repository serves a file that is missing or not valid metadata; check the last publish",
+  not_canonical: "The repository serves metadata outside canonical JSON; check the last publish",
+  threshold: "A role is not signed by its delegator's keys; check ONLINE_KEY against the root and bins keys",
+  rollback: "A version went back, repeated or does not match its referrer; a client would refuse this update",
+  expired: "Renew it: the cron re-signs online roles, offline roles need a new ceremony",
+  length_or_hash: "A file differs from what its referrer recorded; check that published files are never rewritten",
+  unknown_role: "Check that the delegating metadata names this role",
+  unknown_key: "Check the keys the delegating metadata lists",
+};
+
+export const verify: Command = {
+  summary: "check a running repository as a TUF client would, every bin-n included",
+  usage: USAGE,
+  async run(args) {
+    const { values } = parseCommandArgs("verify", args, { url: { type: "string" }, root: { type: "string" } });
+    const url = baseUrl(required(values.url, "url", "verify"));
+    const rootFile = required(values.root, "root", "verify");
+    const trustedRoot = await loadRoot(rootFile);
+    const now = referenceTime();
+
+    let state;
+    try {
+      state = await checkRepository({
+        fetch: httpFetcher(url),
+        trustedRoot,
+        now,
+        concurrency: CONCURRENCY,
+        onProgress: ({ done, total }) => {
+          if (total > PROGRESS_EVERY && (done % PROGRESS_EVERY === 0 || done === total)) print(`checked ${done} of ${total} targets roles`);
+        },
+      });
+    } catch (err) {
+      if (err instanceof TufError) throw new CliError(`${url}: ${err.message}`, HINTS[err.code]);
+      throw err;
+    }
+
+    const bins = [...state.targets.keys()].filter((role) => role !== "targets" && role !== "bins");
+    const binVersions = bins.map((role) => state.targets.get(role)!.version);
+    const row = (role: string, version: number, expires: Date) => [role, `v${version}`, `${formatExpires(expires)} (${timeLeft(expires, now)})`];
+    const targets = state.targets.get("targets")!;
+    const binsRole = state.targets.get("bins");
+    const first = earliestExpiry(state);
+    for (const line of table([
+      ["ROLE", "VERSION", "EXPIRES"],
+      row("root", state.root.signed.version, state.root.signed.expires),
+      row("timestamp", state.timestamp.signed.version, state.timestamp.signed.expires),
+      row("snapshot", state.snapshot.signed.version, state.snapshot.signed.expires),
+      row("targets", targets.version, targets.expires),
+      ...(binsRole ? [row("bins", binsRole.version, binsRole.expires)] : []),
+      ...(bins.length > 0
+        ? [["bin-n", `v${Math.min(...binVersions)}-v${Math.max(...binVersions)}`, `${plural(bins.length, "bin")} checked`]]
+        : []),
+    ]))
+      print(line);
+    print("");
+    print(`earliest expiry: ${first.role} v${first.version} at ${formatExpires(first.expires)} (${timeLeft(first.expires, now)})`);
+    print(`${url} verifies: ${plural(state.targets.size + 3, "role")} checked, starting from root v${trustedRoot.signed.version}`);
+    return 0;
+  },
+};
+
+async function loadRoot(path: string): Promise<Metadata<Root>> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(path);
+  } catch (err) {
+    throw fromFsError(err, path);
+  }
+  try {
+    return Metadata.fromBytes("root", bytes);
+  } catch (err) {
+    if (err instanceof TufError)
+      throw new CliError(`${path} is not valid root metadata (${err.message})`, "Pass the root.json you trust, e.g. 1.root.json from the key ceremony");
+    throw err;
+  }
+}
+
+/** GET URL/metadata/NAME. A 404 means the file does not exist, which ends the root chain; any other failure stops the check. */
+function httpFetcher(url: string): MetadataFetcher {
+  return async (name) => {
+    const target = `${url}/metadata/${encodeURIComponent(name)}`;
+    let res: Response;
+    try {
+      res = await fetch(target);
+    } catch (err) {
+      throw new CliError(`cannot reach ${target} (${(err as Error).message})`, "Check --url and that the Worker is running");
+    }
+    if (res.status === 404) {
+      await res.body?.cancel();
+      return undefined;
+    }
+    if (!res.ok) {
+      await res.body?.cancel();
+      throw new CliError(`${target} answered ${res.status}`, "Check the Worker's logs; a client would stop its update here");
+    }
+    return new Uint8Array(await res.arrayBuffer());
+  };
+}
