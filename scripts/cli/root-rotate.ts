@@ -101,159 +101,238 @@ export const rootRotate: Command = {
   usage: USAGE,
   async run(args) {
     const { values: v } = parseCommandArgs(CMD, args, OPTIONS);
-    const dir = required(v.dir, "dir", CMD);
-    const rootThresholdOpt = intOption(v["root-threshold"], "root-threshold", CMD, { min: 1 });
-    const targetsThresholdOpt = intOption(v["targets-threshold"], "targets-threshold", CMD, { min: 1 });
-    const binsThresholdOpt = intOption(v["bins-threshold"], "bins-threshold", CMD, { min: 1 });
-    const days = {
-      root: intOption(v["expires-days"], "expires-days", CMD, MAX_DAYS) ?? 365,
-      targets: intOption(v["targets-expires-days"], "targets-expires-days", CMD, MAX_DAYS) ?? 365,
-      bins: intOption(v["bins-expires-days"], "bins-expires-days", CMD, MAX_DAYS) ?? 365,
-    };
-
-    const listing = await listDir(dir);
-    const current = await loadNewest(listing, "root");
-    const old = current.md.signed;
-    const next = old.version + 1;
-    await requireFullySigned(listing, current);
-
-    // Root keys: remove, then add.
-    let rootKeys = keysOf(old, "root");
-    for (const spec of v["remove-root-key"] ?? []) {
-      const keyid = await keyidOf(spec);
-      if (!rootKeys.some((k) => k.keyid === keyid))
-        throw new CliError(
-          `${keyid} is not a root key of root v${old.version}`,
-          `Its root keys are ${ids(rootKeys).join(", ")}; pass one of those to --remove-root-key`,
-        );
-      rootKeys = rootKeys.filter((k) => k.keyid !== keyid);
-    }
-    for (const key of await readKeys(v["add-root-key"] ?? [], "add-root-key")) {
-      if (rootKeys.some((k) => k.keyid === key.keyid))
-        throw new CliError(`key ${key.keyid} is already a root key`, "Add only new keys with --add-root-key");
-      rootKeys.push(key);
-    }
-    const rootThreshold = rootThresholdOpt ?? old.roles.root.threshold;
-    if (rootThresholdOpt === undefined && rootThreshold > rootKeys.length)
-      throw new UsageError(
-        `root v${next} would have ${rootKeys.length} root key${rootKeys.length === 1 ? "" : "s"} but keeps threshold ${rootThreshold}; pass a lower --root-threshold`,
-        CMD,
-      );
-    checkRootThreshold(rootThreshold, rootKeys.length, v["insecure-single-root-key"] === true, CMD);
-
-    // Targets keys: replaced as a set.
-    const targetsChanged = v["targets-key"] !== undefined;
-    const targetsKeys = targetsChanged ? await readKeys(v["targets-key"]!, "targets-key") : keysOf(old, "targets");
-    const targetsThreshold = targetsThresholdOpt ?? old.roles.targets.threshold;
-    if (targetsThresholdOpt === undefined && targetsThreshold > targetsKeys.length)
-      throw new UsageError(
-        `root v${next} would have ${targetsKeys.length} targets key${targetsKeys.length === 1 ? "" : "s"} but keeps threshold ${targetsThreshold}; pass --targets-threshold`,
-        CMD,
-      );
-    checkThreshold("targets", targetsThreshold, targetsKeys.length, "targets-key", CMD);
-
-    // The one online key: snapshot, timestamp and (through bins) every bin-n.
-    const onlineChanged = v["online-key"] !== undefined;
-    const oldOnline = keysOf(old, "timestamp")[0];
-    const online = onlineChanged ? await readPublicKey(v["online-key"]!) : oldOnline;
-    if (!online) throw new CliError(`root v${old.version} has no timestamp key`, "Pass --online-key");
-
-    // bins keys live in targets' delegation, not in root; changing them re-issues targets and bins.
-    const currentTargets = newestVersion(listing, "targets") === undefined ? undefined : await loadNewest(listing, "targets");
-    const binsDelegation = currentTargets?.md.signed.delegateFor(BINS_ROLE);
-    const oldBinsKeys = binsDelegation ? binsDelegation.role.keyids.map((id) => binsDelegation.keys[id]).filter((k): k is Key => !!k) : [];
-    const binsChanged = v["bins-key"] !== undefined || binsThresholdOpt !== undefined;
-    const binsKeys = v["bins-key"] ? await readKeys(v["bins-key"], "bins-key") : oldBinsKeys;
-    const binsThreshold = binsThresholdOpt ?? binsDelegation?.role.threshold ?? 1;
-    if (binsChanged) {
-      if (!currentTargets || !(binsDelegation?.role instanceof DelegatedRole))
-        throw new CliError(`${dir} has no N.targets.json delegating to ${BINS_ROLE}`, "Copy the newest targets file here");
-      if (binsThresholdOpt === undefined && binsThreshold > binsKeys.length)
-        throw new UsageError(`bins would have ${binsKeys.length} key${binsKeys.length === 1 ? "" : "s"} but keeps threshold ${binsThreshold}; pass --bins-threshold`, CMD);
-      checkThreshold("bins", binsThreshold, binsKeys.length, "bins-key", CMD);
-    }
-    checkIndependence({ root: rootKeys, targets: targetsKeys, bins: binsKeys, online });
-    const oldTargetsIds = old.roles.targets.keyids;
-    const binsWereTargetsKeys = oldBinsKeys.length === oldTargetsIds.length && oldBinsKeys.every((k) => oldTargetsIds.includes(k.keyid));
-
-    const now = referenceTime();
-    const drafts: { role: CeremonyRole; version: number; path: string; md: Metadata; needs: string }[] = [];
-    const root = new Root(
-      { version: next, expires: daysFrom(now, days.root), unrecognized: old.unrecognized },
-      keyMap([...rootKeys, ...targetsKeys, online]),
-      rootRoles({ keys: rootKeys, threshold: rootThreshold }, { keys: targetsKeys, threshold: targetsThreshold }, online),
-      old.consistentSnapshot ?? true,
+    const rotation = await draftRootRotation(
+      {
+        dir: required(v.dir, "dir", CMD),
+        addRootKeys: v["add-root-key"],
+        removeRootKeys: v["remove-root-key"],
+        rootThreshold: intOption(v["root-threshold"], "root-threshold", CMD, { min: 1 }),
+        targetsKeys: v["targets-key"],
+        targetsThreshold: intOption(v["targets-threshold"], "targets-threshold", CMD, { min: 1 }),
+        binsKeys: v["bins-key"],
+        binsThreshold: intOption(v["bins-threshold"], "bins-threshold", CMD, { min: 1 }),
+        onlineKey: v["online-key"],
+        days: {
+          root: intOption(v["expires-days"], "expires-days", CMD, MAX_DAYS),
+          targets: intOption(v["targets-expires-days"], "targets-expires-days", CMD, MAX_DAYS),
+          bins: intOption(v["bins-expires-days"], "bins-expires-days", CMD, MAX_DAYS),
+        },
+        insecureSingleRootKey: v["insecure-single-root-key"] === true,
+      },
+      CMD,
     );
-    const oldRootIds = old.roles.root;
-    drafts.push({
-      role: "root",
-      version: next,
-      path: pathOf(listing, "root", next),
-      md: new Metadata(root),
-      needs:
-        `${oldRootIds.threshold} of root v${old.version}'s ${oldRootIds.keyids.length} root keys (${oldRootIds.keyids.join(", ")}) ` +
-        `AND ${rootThreshold} of root v${next}'s ${rootKeys.length} root keys (${ids(rootKeys).join(", ")})`,
-    });
-
-    // New targets keys can't reuse the old targets signatures: re-issue targets for them to sign.
-    if (targetsChanged || binsChanged) {
-      if (!currentTargets)
-        throw new CliError(`${dir} has no N.targets.json to re-issue for the new keys`, "Copy the newest targets file here");
-      const t = currentTargets.md.signed;
-      const version = t.version + 1;
-      const delegations = binsChanged ? withBinsKeys(t.delegations!, binsKeys, binsThreshold) : t.delegations;
-      drafts.push({
-        role: "targets",
-        version,
-        path: pathOf(listing, "targets", version),
-        md: new Metadata(new Targets({ version, expires: daysFrom(now, days.targets), unrecognized: t.unrecognized }, t.targets, delegations)),
-        needs: `${targetsThreshold} of the ${targetsKeys.length} ${targetsChanged ? "new " : ""}targets keys (${ids(targetsKeys).join(", ")})`,
-      });
-    }
-
-    // PEP 458 §In the Event of a Key Compromise: bin-n move to the new online key through a new bins.
-    if (onlineChanged || binsChanged) {
-      const bins = await loadNewest(listing, "bins");
-      const b = bins.md.signed;
-      const succinct = b.delegations?.succinctRoles;
-      if (!succinct || !b.delegations)
-        throw new CliError(`${bins.path} has no succinct_roles delegation`, "Draft bins again with tuf-edge init");
-      const delegations = onlineChanged
-        ? new Delegations(
-            keyMap([online]),
-            undefined,
-            new SuccinctRoles([online.keyid], 1, succinct.bitLength, succinct.namePrefix, succinct.unrecognized),
-            b.delegations.unrecognized,
-          )
-        : b.delegations;
-      const version = b.version + 1;
-      drafts.push({
-        role: "bins",
-        version,
-        path: pathOf(listing, "bins", version),
-        md: new Metadata(new Targets({ version, expires: daysFrom(now, days.bins), unrecognized: b.unrecognized }, b.targets, delegations)),
-        needs: `${binsThreshold} of the ${binsKeys.length} ${v["bins-key"] ? "new " : ""}bins keys (${ids(binsKeys).join(", ")})`,
-      });
-    }
-
-    for (const draft of drafts)
-      if (listing.versions[draft.role].includes(draft.version))
-        throw new CliError(`${draft.path} already exists`, "Remove the old draft first if you mean to start the rotation again");
-    for (const draft of drafts) await writeMetadata(draft.path, draft.md, "create");
-
-    if (rootThreshold < 2) warn("root threshold is 1: one stolen root key can take over this repository");
-    if (targetsChanged && !v["bins-key"] && binsWereTargetsKeys)
-      warn("bins is still delegated to the old targets keys; pass --bins-key as well if those holders should no longer sign bins");
-    print(`drafted ${drafts[0]!.path}: root v${next}, expires ${formatExpires(root.expires)}`);
-    for (const line of describeChanges(old, root)) print(`  ${line}`);
-    for (const draft of drafts.slice(1)) print(`drafted ${draft.path}: re-issued for the new keys, expires ${formatExpires(draft.md.signed.expires)}`);
-    print("");
-    print("next, sign with tuf-edge sign --key HOLDER.key FILE:");
-    for (const draft of drafts) print(`  ${fileName(draft.role, draft.version)}: ${draft.needs}`);
-    print(`then check with: tuf-edge status ${dir}`);
+    printDrafts(rotation);
+    printNextSteps(rotation);
     return 0;
   },
 };
+
+/** What to change in root N+1; everything left out stays as root N has it. Key options are paths of .pub files. */
+export interface RotationRequest {
+  dir: string;
+  addRootKeys?: readonly string[];
+  /** keyids or .pub files */
+  removeRootKeys?: readonly string[];
+  rootThreshold?: number;
+  /** Replaces ALL targets keys. */
+  targetsKeys?: readonly string[];
+  targetsThreshold?: number;
+  /** Replaces ALL bins keys (in targets' delegation). */
+  binsKeys?: readonly string[];
+  binsThreshold?: number;
+  /** The new online key of snapshot, timestamp and every bin-n. */
+  onlineKey?: string;
+  /** Expiry in days from now of each drafted role (default 365). */
+  days?: { root?: number | undefined; targets?: number | undefined; bins?: number | undefined };
+  insecureSingleRootKey?: boolean;
+}
+
+/** One unsigned file a rotation wrote. */
+export interface Draft {
+  role: CeremonyRole;
+  version: number;
+  path: string;
+  md: Metadata;
+  /** Who must sign it, in words. */
+  needs: string;
+}
+
+export interface Rotation {
+  dir: string;
+  previous: Root;
+  root: Root;
+  /** (N+1).root.json first, then any re-issued targets and bins. */
+  drafts: Draft[];
+}
+
+/**
+ * Drafts root N+1 from the newest (fully signed) root N in `request.dir`, plus
+ * the targets and bins versions the key changes require, and writes them as
+ * new files. Shared by `root rotate`, `rotate-online-key` and `renew --role root`;
+ * `command` names the command in usage errors.
+ */
+export async function draftRootRotation(request: RotationRequest, command: string = CMD): Promise<Rotation> {
+  const { dir } = request;
+  const rootThresholdOpt = request.rootThreshold;
+  const targetsThresholdOpt = request.targetsThreshold;
+  const binsThresholdOpt = request.binsThreshold;
+  const days = {
+    root: request.days?.root ?? 365,
+    targets: request.days?.targets ?? 365,
+    bins: request.days?.bins ?? 365,
+  };
+
+  const listing = await listDir(dir);
+  const current = await loadNewest(listing, "root");
+  const old = current.md.signed;
+  const next = old.version + 1;
+  await requireFullySigned(listing, current);
+
+  // Root keys: remove, then add.
+  let rootKeys = keysOf(old, "root");
+  for (const spec of request.removeRootKeys ?? []) {
+    const keyid = await keyidOf(spec);
+    if (!rootKeys.some((k) => k.keyid === keyid))
+      throw new CliError(
+        `${keyid} is not a root key of root v${old.version}`,
+        `Its root keys are ${ids(rootKeys).join(", ")}; pass one of those to --remove-root-key`,
+      );
+    rootKeys = rootKeys.filter((k) => k.keyid !== keyid);
+  }
+  for (const key of await readKeys(request.addRootKeys ?? [], "add-root-key")) {
+    if (rootKeys.some((k) => k.keyid === key.keyid))
+      throw new CliError(`key ${key.keyid} is already a root key`, "Add only new keys with --add-root-key");
+    rootKeys.push(key);
+  }
+  const rootThreshold = rootThresholdOpt ?? old.roles.root.threshold;
+  if (rootThresholdOpt === undefined && rootThreshold > rootKeys.length)
+    throw new UsageError(
+      `root v${next} would have ${rootKeys.length} root key${rootKeys.length === 1 ? "" : "s"} but keeps threshold ${rootThreshold}; pass a lower --root-threshold`,
+      command,
+    );
+  checkRootThreshold(rootThreshold, rootKeys.length, request.insecureSingleRootKey === true, command);
+
+  // Targets keys: replaced as a set.
+  const targetsChanged = request.targetsKeys !== undefined;
+  const targetsKeys = targetsChanged ? await readKeys(request.targetsKeys!, "targets-key") : keysOf(old, "targets");
+  const targetsThreshold = targetsThresholdOpt ?? old.roles.targets.threshold;
+  if (targetsThresholdOpt === undefined && targetsThreshold > targetsKeys.length)
+    throw new UsageError(
+      `root v${next} would have ${targetsKeys.length} targets key${targetsKeys.length === 1 ? "" : "s"} but keeps threshold ${targetsThreshold}; pass --targets-threshold`,
+      command,
+    );
+  checkThreshold("targets", targetsThreshold, targetsKeys.length, "targets-key", command);
+
+  // The one online key: snapshot, timestamp and (through bins) every bin-n.
+  const onlineChanged = request.onlineKey !== undefined;
+  const oldOnline = keysOf(old, "timestamp")[0];
+  const online = onlineChanged ? await readPublicKey(request.onlineKey!) : oldOnline;
+  if (!online) throw new CliError(`root v${old.version} has no timestamp key`, "Pass --online-key");
+
+  // bins keys live in targets' delegation, not in root; changing them re-issues targets and bins.
+  const currentTargets = newestVersion(listing, "targets") === undefined ? undefined : await loadNewest(listing, "targets");
+  const binsDelegation = currentTargets?.md.signed.delegateFor(BINS_ROLE);
+  const oldBinsKeys = binsDelegation ? binsDelegation.role.keyids.map((id) => binsDelegation.keys[id]).filter((k): k is Key => !!k) : [];
+  const binsChanged = request.binsKeys !== undefined || binsThresholdOpt !== undefined;
+  const binsKeys = request.binsKeys ? await readKeys(request.binsKeys, "bins-key") : oldBinsKeys;
+  const binsThreshold = binsThresholdOpt ?? binsDelegation?.role.threshold ?? 1;
+  if (binsChanged) {
+    if (!currentTargets || !(binsDelegation?.role instanceof DelegatedRole))
+      throw new CliError(`${dir} has no N.targets.json delegating to ${BINS_ROLE}`, "Copy the newest targets file here");
+    if (binsThresholdOpt === undefined && binsThreshold > binsKeys.length)
+      throw new UsageError(`bins would have ${binsKeys.length} key${binsKeys.length === 1 ? "" : "s"} but keeps threshold ${binsThreshold}; pass --bins-threshold`, command);
+    checkThreshold("bins", binsThreshold, binsKeys.length, "bins-key", command);
+  }
+  checkIndependence({ root: rootKeys, targets: targetsKeys, bins: binsKeys, online });
+  const oldTargetsIds = old.roles.targets.keyids;
+  const binsWereTargetsKeys = oldBinsKeys.length === oldTargetsIds.length && oldBinsKeys.every((k) => oldTargetsIds.includes(k.keyid));
+
+  const now = referenceTime();
+  const drafts: Draft[] = [];
+  const root = new Root(
+    { version: next, expires: daysFrom(now, days.root), unrecognized: old.unrecognized },
+    keyMap([...rootKeys, ...targetsKeys, online]),
+    rootRoles({ keys: rootKeys, threshold: rootThreshold }, { keys: targetsKeys, threshold: targetsThreshold }, online),
+    old.consistentSnapshot ?? true,
+  );
+  const oldRootIds = old.roles.root;
+  drafts.push({
+    role: "root",
+    version: next,
+    path: pathOf(listing, "root", next),
+    md: new Metadata(root),
+    needs:
+      `${oldRootIds.threshold} of root v${old.version}'s ${oldRootIds.keyids.length} root keys (${oldRootIds.keyids.join(", ")}) ` +
+      `AND ${rootThreshold} of root v${next}'s ${rootKeys.length} root keys (${ids(rootKeys).join(", ")})`,
+  });
+
+  // New targets keys can't reuse the old targets signatures: re-issue targets for them to sign.
+  if (targetsChanged || binsChanged) {
+    if (!currentTargets)
+      throw new CliError(`${dir} has no N.targets.json to re-issue for the new keys`, "Copy the newest targets file here");
+    const t = currentTargets.md.signed;
+    const version = t.version + 1;
+    const delegations = binsChanged ? withBinsKeys(t.delegations!, binsKeys, binsThreshold) : t.delegations;
+    drafts.push({
+      role: "targets",
+      version,
+      path: pathOf(listing, "targets", version),
+      md: new Metadata(new Targets({ version, expires: daysFrom(now, days.targets), unrecognized: t.unrecognized }, t.targets, delegations)),
+      needs: `${targetsThreshold} of the ${targetsKeys.length} ${targetsChanged ? "new " : ""}targets keys (${ids(targetsKeys).join(", ")})`,
+    });
+  }
+
+  // PEP 458 §In the Event of a Key Compromise: bin-n move to the new online key through a new bins.
+  if (onlineChanged || binsChanged) {
+    const bins = await loadNewest(listing, "bins");
+    const b = bins.md.signed;
+    const succinct = b.delegations?.succinctRoles;
+    if (!succinct || !b.delegations)
+      throw new CliError(`${bins.path} has no succinct_roles delegation`, "Draft bins again with tuf-edge init");
+    const delegations = onlineChanged
+      ? new Delegations(
+          keyMap([online]),
+          undefined,
+          new SuccinctRoles([online.keyid], 1, succinct.bitLength, succinct.namePrefix, succinct.unrecognized),
+          b.delegations.unrecognized,
+        )
+      : b.delegations;
+    const version = b.version + 1;
+    drafts.push({
+      role: "bins",
+      version,
+      path: pathOf(listing, "bins", version),
+      md: new Metadata(new Targets({ version, expires: daysFrom(now, days.bins), unrecognized: b.unrecognized }, b.targets, delegations)),
+      needs: `${binsThreshold} of the ${binsKeys.length} ${request.binsKeys ? "new " : ""}bins keys (${ids(binsKeys).join(", ")})`,
+    });
+  }
+
+  for (const draft of drafts)
+    if (listing.versions[draft.role].includes(draft.version))
+      throw new CliError(`${draft.path} already exists`, "Remove the old draft first if you mean to start the rotation again");
+  for (const draft of drafts) await writeMetadata(draft.path, draft.md, "create");
+
+  if (rootThreshold < 2) warn("root threshold is 1: one stolen root key can take over this repository");
+  if (targetsChanged && !request.binsKeys && binsWereTargetsKeys)
+    warn("bins is still delegated to the old targets keys; pass --bins-key as well if those holders should no longer sign bins");
+  return { dir, previous: old, root, drafts };
+}
+
+/** "drafted ..." for each file, with root's key changes. */
+export function printDrafts({ previous, root, drafts }: Rotation): void {
+  print(`drafted ${drafts[0]!.path}: root v${root.version}, expires ${formatExpires(root.expires)}`);
+  for (const line of describeChanges(previous, root)) print(`  ${line}`);
+  for (const draft of drafts.slice(1)) print(`drafted ${draft.path}: re-issued for the new keys, expires ${formatExpires(draft.md.signed.expires)}`);
+}
+
+/** Who signs each draft, then how to check and upload them. */
+export function printNextSteps({ dir, drafts }: Rotation): void {
+  print("");
+  print("next, sign with tuf-edge sign --key HOLDER.key FILE:");
+  for (const draft of drafts) print(`  ${fileName(draft.role, draft.version)}: ${draft.needs}`);
+  print(`then check with: tuf-edge status ${dir}`);
+  print(`then publish with: tuf-edge upload --url URL ${drafts.map((d) => d.path).join(" ")}`);
+}
 
 /** targets' delegations with the bins role moved to new keys; other delegated roles are kept as they are. */
 function withBinsKeys(delegations: Delegations, keys: readonly Key[], threshold: number): Delegations {
