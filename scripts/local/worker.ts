@@ -23,6 +23,12 @@ export interface LocalWorker {
   mf: Miniflare;
   /** Runs the cron handler once, as Cloudflare would every 5 minutes. */
   scheduled(): Promise<void>;
+  /**
+   * Changes secrets or vars, as `wrangler secret put` / `wrangler secret delete`
+   * would: merged into the current bindings, an empty string removes one. The
+   * Worker restarts on the same port; R2 and Durable Object storage persist.
+   */
+  setBindings(bindings: Record<string, string>): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -53,23 +59,32 @@ function compatibilityDate(): string {
 }
 
 export async function startLocalWorker({ dir, bindings }: LocalWorkerOptions): Promise<LocalWorker> {
-  const mf = new Miniflare({
+  const options = {
     modules: true,
     scriptPath: bundleWorker(),
     compatibilityDate: compatibilityDate(),
-    bindings: { ...tomlVars(), ...bindings },
+    bindings: { ...tomlVars(), ...bindings } as Record<string, string>,
     r2Buckets: ["BUCKET"],
     durableObjects: { PUBLISHER: { className: "Publisher", useSQLite: true } },
     defaultPersistRoot: dir,
     host: "127.0.0.1",
     port: 0,
-  });
+  };
+  const mf = new Miniflare(options);
   const url = (await mf.ready).toString().replace(/\/$/, "");
   return {
     url,
     mf,
     async scheduled() {
       await (await mf.getWorker()).scheduled({ cron: "*/5 * * * *" });
+    },
+    async setBindings(changes) {
+      const merged = { ...options.bindings, ...changes };
+      for (const [name, value] of Object.entries(changes)) if (value === "") delete merged[name];
+      options.bindings = merged;
+      // Port 0 again: Miniflare keeps the port it picked first, so `url` stays valid.
+      await mf.setOptions(options);
+      await mf.ready;
     },
     stop: () => mf.dispose(),
   };
