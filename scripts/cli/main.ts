@@ -15,9 +15,12 @@ import { init } from "./init.js";
 import { keygen } from "./keygen.js";
 import { print } from "./output.js";
 import { publish } from "./publish.js";
+import { renew } from "./renew.js";
 import { rootRotate } from "./root-rotate.js";
+import { rotateOnlineKey } from "./rotate-online-key.js";
 import { sign } from "./sign.js";
 import { status } from "./status.js";
+import { upload } from "./upload.js";
 import { verify } from "./verify.js";
 
 export type { Command } from "./command.js";
@@ -29,7 +32,10 @@ export const COMMANDS: Record<string, Command> = {
   sign,
   status,
   "root rotate": rootRotate,
+  "rotate-online-key": rotateOnlineKey,
+  renew,
   bootstrap,
+  upload,
   publish,
   dev,
   verify,
