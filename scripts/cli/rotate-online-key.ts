@@ -14,6 +14,7 @@
  * It never reads the new private key: the seed goes to the Worker straight
  * from the .key file through a pipe.
  */
+import { existsSync } from "node:fs";
 import { basename } from "node:path";
 import { intOption, MAX_DAYS, parseCommandArgs, required } from "./args.js";
 import { fileName } from "./ceremony.js";
@@ -70,13 +71,15 @@ export const rotateOnlineKey: Command = {
     const rotation = await draftRootRotation({ dir, onlineKey: newKeyPath, days }, CMD);
     const oldKeyid = rotation.previous.roles.timestamp.keyids.join(", ");
     const files = rotation.drafts.map((d) => d.path);
-    const keyFile = keyPairPaths(newKeyPath).privatePath;
+    // The .key keygen wrote beside the .pub, if it is here; else a placeholder for wherever it is kept.
+    const besidePub = keyPairPaths(newKeyPath).privatePath;
+    const keyFile = existsSync(besidePub) ? besidePub : `PATH/TO/${basename(besidePub)}`;
 
     printDrafts(rotation);
     print(`online key: ${oldKeyid} -> ${newKey.keyid}`);
     print("");
     print("next steps:");
-    print(`1. Give the Worker the new key; the old ONLINE_KEY keeps signing too (the seed is the "seed" field of ${basename(keyFile)}):`);
+    print(`1. Give the Worker the new key; the old ONLINE_KEY keeps signing too (the seed is the "seed" field of ${basename(besidePub)}):`);
     print(`     ${seedPipe(keyFile)} | npx wrangler secret put ONLINE_KEY_NEXT`);
     print("2. Sign, each holder with their own key:");
     for (const draft of rotation.drafts) {
