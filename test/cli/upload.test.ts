@@ -241,8 +241,8 @@ describe("tuf-edge upload against a local Worker", () => {
     const { stdout } = await ok("upload", "--url", worker.url, ...files);
     expect(stdout).toContain("published root v2, bins v2");
     expect(stdout).toContain(`clients holding root v1 walk to ${worker.url}/metadata/2.root.json`);
-    const timestamp = await (await fetch(`${worker.url}/metadata/timestamp.json`)).json();
-    expect(timestamp.signatures.map((s: { keyid: string }) => s.keyid).sort()).toEqual([c.online.keyid, next.keyid].sort());
+    const timestamp = (await (await fetch(`${worker.url}/metadata/timestamp.json`)).json()) as { signatures: { keyid: string }[] };
+    expect(timestamp.signatures.map((s) => s.keyid).sort()).toEqual([c.online.keyid, next.keyid].sort());
     expect((await readJSON(file("2.root.json"))).signed.version).toBe(2);
   }, 120_000);
 });
