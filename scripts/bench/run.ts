@@ -35,7 +35,7 @@ if (args.includes("--help") || args.includes("--list") || unknown.length > 0 || 
   if (unknown.length > 0 || unknownFlags.length > 0) out.write(`unknown: ${[...unknown, ...unknownFlags].join(" ")}\n\n`);
   out.write("usage: npm run bench [-- NAME...] [--quick]\n\nbenchmarks (all by default, in this order):\n");
   for (const b of ALL) out.write(`  ${b.name.padEnd(15)} ${b.describe}\n`);
-  out.write("\n--quick  shrinks counts and durations (whole run ~2 min); skips tuf-js at 16,384 bins\n");
+  out.write("\n--quick  shrinks counts and durations (whole run ~2.5 min); skips tuf-js at 16,384 bins\n");
   process.exit(unknown.length > 0 || unknownFlags.length > 0 ? 2 : 0);
 }
 
