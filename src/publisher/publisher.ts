@@ -96,8 +96,13 @@ export class Publisher extends DurableObject<Env> {
 
   // ---- RPC: bootstrap -------------------------------------------------------
 
-  /** Accepts the ceremony's root, targets and bins, then publishes every bin-n, snapshot 1 and timestamp 1. */
-  async bootstrap(input: { root: string; targets: string; bins: string }, now = Date.now()): Promise<BootstrapResult> {
+  /**
+   * Accepts the ceremony's root, targets and bins, then publishes every bin-n, snapshot 1 and timestamp 1.
+   * Every RPC method takes an optional `now` (ms): given, it is the reference time of all the work the
+   * call does (tests drive a simulated clock this way); left out, each publish reads the clock.
+   */
+  async bootstrap(input: { root: string; targets: string; bins: string }, at?: number): Promise<BootstrapResult> {
+    const now = at ?? Date.now();
     if (this.isBootstrapped()) return { status: "already_bootstrapped" };
     let roles: OfflineRoles;
     try {
@@ -137,14 +142,15 @@ export class Publisher extends DurableObject<Env> {
       this.audit(now, "bootstrap", { root: 1, bins: n, bit_length: succinct.bitLength });
     });
     this.forgetCaches();
-    await this.drain(now);
+    await this.drain(clockAt(at));
     return { status: "bootstrapped", bins: n, snapshot: 1, timestamp: 1 };
   }
 
   // ---- RPC: artifacts -------------------------------------------------------
 
   /** Queues validated changes durably; with `wait`, returns once a timestamp covers them (or the wait runs out). */
-  async submit(request: SubmitRequest, now = Date.now()): Promise<SubmitResult> {
+  async submit(request: SubmitRequest, at?: number): Promise<SubmitResult> {
+    const now = at ?? Date.now();
     if (!this.isBootstrapped()) return { status: "not_bootstrapped" };
     const { succinct } = this.currentLayout();
     if (request.idempotencyKey !== undefined) {
@@ -156,7 +162,7 @@ export class Publisher extends DurableObject<Env> {
         .toArray()[0];
       if (prior) {
         if (prior.body_sha256 !== request.bodySha256) return { status: "idempotency_conflict" };
-        return this.awaitReceipt(prior.id, request.wait, now);
+        return this.awaitReceipt(prior.id, request.wait, clockAt(at));
       }
     }
     const id = crypto.randomUUID();
@@ -171,7 +177,7 @@ export class Publisher extends DurableObject<Env> {
       for (const change of request.changes) this.enqueue(id, change, succinct);
     });
     await this.ctx.storage.setAlarm(now + RETRY_MS);
-    return this.awaitReceipt(id, request.wait, now);
+    return this.awaitReceipt(id, request.wait, clockAt(at));
   }
 
   async receipt(id: string): Promise<ReceiptView | undefined> {
@@ -185,10 +191,11 @@ export class Publisher extends DurableObject<Env> {
   // ---- RPC: renewal and recovery -------------------------------------------
 
   /** The cron's entry point: publishes queued changes and re-signs what is due; publishes nothing if nothing is. */
-  async renew(now = Date.now()): Promise<PublishResult> {
+  async renew(at?: number): Promise<PublishResult> {
     if (!this.isBootstrapped()) return { status: "unchanged" };
-    const result = await this.drain(now);
-    await this.exclusive(() => this.sweep(now));
+    const clock = clockAt(at);
+    const result = await this.drain(clock);
+    await this.exclusive(() => this.sweep(clock()));
     return result;
   }
 
@@ -199,7 +206,8 @@ export class Publisher extends DurableObject<Env> {
    * yearly renewal, a key rotation). When the online key changes, every bin-n
    * is re-signed in the same consistent snapshot.
    */
-  async updateOfflineRoles(input: { root?: string; targets?: string; bins?: string }, now = Date.now()): Promise<UpdateResult> {
+  async updateOfflineRoles(input: { root?: string; targets?: string; bins?: string }, at?: number): Promise<UpdateResult> {
+    const now = at ?? Date.now();
     if (!this.isBootstrapped()) return { status: "not_bootstrapped" };
     return this.exclusive(async () => {
       await this.finishPendingPlan();
@@ -262,10 +270,11 @@ export class Publisher extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
-    await this.drain(Date.now());
+    await this.drain(Date.now);
   }
 
-  async status(now = Date.now()): Promise<StatusView | undefined> {
+  async status(at?: number): Promise<StatusView | undefined> {
+    const now = at ?? Date.now();
     if (!this.isBootstrapped()) return undefined;
     const roles = this.sql.exec<{ name: string; version: number; expires: number }>("SELECT name, version, expires FROM roles").toArray();
     const view = (r: { version: number; expires: number }) => ({
@@ -308,12 +317,13 @@ export class Publisher extends DurableObject<Env> {
    * time: requests that arrive meanwhile are taken by its next publish
    * (group commit). A failure leaves the alarm set, which resumes the work.
    */
-  private drain(now: number): Promise<PublishResult> {
+  private drain(clock: () => number): Promise<PublishResult> {
     this.draining ??= this.exclusive(async () => {
       try {
         let last: PublishResult = { status: "unchanged" };
-        for (let time = now; ; time = Math.max(time, Date.now())) {
-          const result = await this.publishOnce(time);
+        // The per-run renewal bound holds per drain, not per publish: only the first publish takes due bins.
+        for (let first = true; ; first = false) {
+          const result = await this.publishOnce(clock(), first);
           if (result.status === "unchanged") break;
           last = result;
         }
@@ -346,8 +356,8 @@ export class Publisher extends DurableObject<Env> {
     }
   }
 
-  private async publishOnce(now: number): Promise<PublishResult> {
-    const plan = this.pendingPlan() ?? this.begin(now);
+  private async publishOnce(now: number, renewDue: boolean): Promise<PublishResult> {
+    const plan = this.pendingPlan() ?? this.begin(now, renewDue);
     if (!plan) return { status: "unchanged" };
     await this.write(plan);
     this.commit(plan);
@@ -355,7 +365,7 @@ export class Publisher extends DurableObject<Env> {
   }
 
   /** Reserves the next consistent snapshot, or returns undefined when nothing changed or is due. */
-  private begin(now: number): PublishPlan | undefined {
+  private begin(now: number, renewDue: boolean): PublishPlan | undefined {
     const { succinct, snapshot } = this.currentLayout();
     const p = this.policy;
     return this.ctx.storage.transactionSync(() => {
@@ -395,20 +405,24 @@ export class Publisher extends DurableObject<Env> {
       const due = this.sql
         .exec<{ idx: number; expires: number }>("SELECT idx, expires FROM bins WHERE expires <= ? ORDER BY expires", now + p.floorMs + p.slackMs)
         .toArray();
-      let renewed = 0;
+      const renewed: number[] = [];
       for (const bin of due) {
         if (touched.has(bin.idx)) continue;
-        if (renewed >= bound && !isOverdue(bin.expires, now, p)) break;
+        if ((!renewDue || renewed.length >= bound) && !isOverdue(bin.expires, now, p)) break;
         touched.add(bin.idx);
-        renewed++;
+        renewed.push(bin.idx);
       }
+      // A backlog (after an outage) re-signed at once would fall due again at once:
+      // spread its expiries over the next renewal period, as bootstrap does.
+      const backlog = renewed.length > bound ? new Map(renewed.map((idx, k) => [idx, staggeredExpiry(k, renewed.length, now, p)])) : undefined;
       const online = this.sql.exec<{ expires: number }>("SELECT MIN(expires) AS expires FROM roles WHERE name IN ('snapshot', 'timestamp')").one();
       if (touched.size === 0 && !isDue(online.expires, now, p)) return undefined;
 
       const expires = now + p.onlineExpiryMs;
       const bins: Array<[number, number]> = [];
       for (const idx of [...touched].sort((a, b) => a - b)) {
-        const version = this.sql.exec<{ version: number }>("UPDATE bins SET version = version + 1, expires = ? WHERE idx = ? RETURNING version", expires, idx).one().version;
+        const binExpires = backlog?.get(idx) ?? expires;
+        const version = this.sql.exec<{ version: number }>("UPDATE bins SET version = version + 1, expires = ? WHERE idx = ? RETURNING version", binExpires, idx).one().version;
         bins.push([idx, version]);
       }
       const plan: PublishPlan = {
@@ -552,7 +566,10 @@ export class Publisher extends DurableObject<Env> {
         .map((r) => Metadata.fromBytes("root", new Uint8Array(r.body)).signed);
       const named = new Set(roots.flatMap((root) => root.roles.timestamp.keyids));
       const signers = (await this.configuredOnlineKeys()).filter((s) => named.has(s.key.keyid));
-      if (signers.length === 0) throw new Error("no configured online key (ONLINE_KEY, ONLINE_KEY_NEXT) is named by root");
+      // Signing only with keys the current root has dropped would publish files no client accepts:
+      // fail instead, so the alarm retries and /healthz reports the roles running out.
+      if (!signers.some((s) => roots[0]!.roles.timestamp.keyids.includes(s.key.keyid)))
+        throw new Error(`no configured online key (ONLINE_KEY, ONLINE_KEY_NEXT) is the key root v${roots[0]!.version} names for timestamp`);
       return signers.sort((a, b) => (a.key.keyid < b.key.keyid ? -1 : 1));
     })().catch((e) => {
       this.signers = undefined;
@@ -562,7 +579,8 @@ export class Publisher extends DurableObject<Env> {
   }
 
   private configuredOnlineKeys(): Promise<Ed25519Signer[]> {
-    const seeds = [this.env.ONLINE_KEY, this.env.ONLINE_KEY_NEXT].filter((s): s is string => !!s);
+    // Mid-rotation both secrets may hold the same seed; each key signs once (keyids are unique per file).
+    const seeds = [...new Set([this.env.ONLINE_KEY, this.env.ONLINE_KEY_NEXT].filter((s): s is string => !!s).map((s) => s.toLowerCase()))];
     return Promise.all(seeds.map((hex) => Ed25519Signer.fromSeed(fromHex(hex))));
   }
 
@@ -634,8 +652,8 @@ export class Publisher extends DurableObject<Env> {
     );
   }
 
-  private async awaitReceipt(id: string, wait: boolean | undefined, now: number): Promise<SubmitResult> {
-    const work = this.drain(now);
+  private async awaitReceipt(id: string, wait: boolean | undefined, clock: () => number): Promise<SubmitResult> {
+    const work = this.drain(clock);
     if (wait) {
       let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([work.catch(() => undefined), new Promise((r) => (timer = setTimeout(r, WAIT_MS)))]);
@@ -765,3 +783,6 @@ async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => 
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
+
+/** A fixed reference time when the caller gives one, else the real clock. */
+const clockAt = (at: number | undefined): (() => number) => (at === undefined ? Date.now : () => at);

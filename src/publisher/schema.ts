@@ -67,6 +67,8 @@ const MIGRATIONS: readonly string[] = [
   -- R2 keys no published state needs any more, and since when; deleted after the retention window.
   CREATE TABLE superseded (key TEXT PRIMARY KEY, since INTEGER NOT NULL);
   CREATE INDEX superseded_by_since ON superseded (since);
+  -- pendingPlan() looks for the one in-flight publish on every publish.
+  CREATE INDEX publishes_in_flight ON publishes (timestamp_version) WHERE committed_at IS NULL;
   CREATE TABLE audit (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     at INTEGER NOT NULL,
