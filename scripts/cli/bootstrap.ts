@@ -38,12 +38,14 @@ export const bootstrap: Command = {
       throw new CliError(`${listing.dir} has no 1.root.json`, "Bootstrap starts from root version 1");
     body.root = (await loadFile(pathOf(listing, "root", 1))).md.toJSON();
     const started = Date.now();
-    const { body: result } = await request<{ bins: number; snapshot: number; timestamp: number }>(
+    const { body: result } = await request<{ bins: number; snapshot: number; timestamp: number; published: boolean }>(
       `${url}/api/v1/bootstrap`,
       { method: "POST", headers: { authorization: `Bearer ${adminToken()}`, "content-type": "application/json" }, body: JSON.stringify(body) },
       "Fix the ceremony (tuf-edge status shows what is missing) or the Worker's ONLINE_KEY, then run bootstrap again",
     );
     print(`bootstrapped ${url}: ${result.bins} bins, snapshot ${result.snapshot}, timestamp ${result.timestamp} (${Date.now() - started} ms)`);
+    if (!result.published)
+      print(`publishing goes on in the background (it resumes where it stopped); watch ${url}/api/v1/status until last_publish is set`);
     print(`clients trust ${listing.dir}/1.root.json and fetch ${url}/metadata/`);
     return 0;
   },

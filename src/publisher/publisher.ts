@@ -67,6 +67,8 @@ const RETRY_MS = 2_000;
 /** Superseded files one sweep deletes at most (R2 deletes up to 1,000 keys per call). */
 const SWEEP_CHUNK = 1_000;
 const SWEEP_CHUNKS_PER_RUN = 10;
+/** Bin-n files written between two progress records of a publish. */
+const WRITE_CHUNK = 1_024;
 
 interface PublishPlan {
   timestampVersion: number;
@@ -142,8 +144,11 @@ export class Publisher extends DurableObject<Env> {
       this.audit(now, "bootstrap", { root: 1, bins: n, bit_length: succinct.bitLength });
     });
     this.forgetCaches();
-    await this.drain(clockAt(at));
-    return { status: "bootstrapped", bins: n, snapshot: 1, timestamp: 1 };
+    const published = await this.drain(clockAt(at)).then(
+      () => true,
+      () => false, // the alarm resumes it from the recorded progress
+    );
+    return { status: "bootstrapped", bins: n, snapshot: 1, timestamp: 1, published };
   }
 
   // ---- RPC: artifacts -------------------------------------------------------
@@ -258,10 +263,16 @@ export class Publisher extends DurableObject<Env> {
         return planned;
       });
       this.forgetCaches();
-      await this.finishPendingPlan();
+      const published = await this.finishPendingPlan().then(
+        () => true,
+        async () => {
+          await this.ctx.storage.setAlarm(Date.now() + RETRY_MS); // resumes from the recorded progress
+          return false;
+        },
+      );
       const roles = this.currentOfflineRoles();
       return {
-        status: "published",
+        status: published ? "published" : "publishing",
         timestamp: plan.timestampVersion,
         snapshot: plan.snapshotVersion,
         roles: { root: roles.root.signed.version, targets: roles.targets.signed.version, bins: roles.bins.signed.version },
@@ -452,10 +463,7 @@ export class Publisher extends DurableObject<Env> {
     const snapshotBytes = await envelope(snapshot.signedBytes(plan.snapshotVersion, snapshotExpires), signers);
     // Bins, offline roles and the snapshot are independent new names; only timestamp.json must wait for all of them.
     await Promise.all([
-      mapLimit(plan.bins, PUT_CONCURRENCY, async ([idx, version]) => {
-        const bytes = await this.signBin(idx, version, signers);
-        await putJSON(bucket, `metadata/${version}.${succinct.roleName(idx)}.json`, bytes);
-      }),
+      this.writeBins(plan, signers),
       ...plan.offline.filter((role) => role !== "root").map((role) => {
         const { version, body } = this.offlineRoleBody(role);
         return putJSON(bucket, `metadata/${version}.${role}.json`, body);
@@ -481,6 +489,26 @@ export class Publisher extends DurableObject<Env> {
     if (plan.offline.includes("root")) {
       const { version, body } = this.offlineRoleBody("root");
       await putJSON(bucket, `metadata/${version}.root.json`, body);
+    }
+  }
+
+  /**
+   * Writes the plan's bin-n in chunks and records progress after each, so a
+   * publish larger than one invocation's subrequest limit (bootstrap and key
+   * rotation write every bin) resumes where it stopped instead of starting over.
+   */
+  private async writeBins(plan: PublishPlan, signers: readonly Ed25519Signer[]): Promise<void> {
+    const { succinct } = this.currentLayout();
+    const done = this.sql
+      .exec<{ bins_written: number }>("SELECT bins_written FROM publishes WHERE timestamp_version = ?", plan.timestampVersion)
+      .one().bins_written;
+    for (let start = done; start < plan.bins.length; start += WRITE_CHUNK) {
+      const chunk = plan.bins.slice(start, start + WRITE_CHUNK);
+      await mapLimit(chunk, PUT_CONCURRENCY, async ([idx, version]) => {
+        const bytes = await this.signBin(idx, version, signers);
+        await putJSON(this.env.BUCKET, `metadata/${version}.${succinct.roleName(idx)}.json`, bytes);
+      });
+      this.sql.exec("UPDATE publishes SET bins_written = ? WHERE timestamp_version = ?", start + chunk.length, plan.timestampVersion);
     }
   }
 

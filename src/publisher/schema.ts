@@ -62,6 +62,7 @@ const MIGRATIONS: readonly string[] = [
     offline TEXT NOT NULL,
     receipts TEXT NOT NULL,
     superseded TEXT NOT NULL,
+    bins_written INTEGER NOT NULL DEFAULT 0,
     reason TEXT NOT NULL
   );
   -- R2 keys no published state needs any more, and since when; deleted after the retention window.

@@ -30,7 +30,8 @@ export type SubmitResult =
   | { status: "idempotency_conflict" };
 
 export type BootstrapResult =
-  | { status: "bootstrapped"; bins: number; snapshot: number; timestamp: number }
+  /** `published` is false when publishing goes on in the alarm (it stopped at the invocation's limits). */
+  | { status: "bootstrapped"; bins: number; snapshot: number; timestamp: number; published: boolean }
   | { status: "already_bootstrapped" }
   | { status: "rejected"; code: string; message: string };
 
@@ -60,6 +61,6 @@ export interface StatusView {
 }
 
 export type UpdateResult =
-  | { status: "published"; timestamp: number; snapshot: number; roles: { root: number; targets: number; bins: number } }
+  | { status: "published" | "publishing"; timestamp: number; snapshot: number; roles: { root: number; targets: number; bins: number } }
   | { status: "not_bootstrapped" }
   | { status: "rejected"; code: string; message: string };

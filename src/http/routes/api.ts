@@ -45,6 +45,8 @@ export const api = new Hono<{ Bindings: Env }>()
     switch (result.status) {
       case "published":
         return c.json(result, 200);
+      case "publishing":
+        return c.json(result, 202);
       case "not_bootstrapped":
         throw new ApiError(409, "not_bootstrapped", "this repository is not bootstrapped yet: run tuf-edge bootstrap");
       case "rejected":
