@@ -5,6 +5,7 @@
  * It does not sign anything (each holder runs `tuf-edge sign`), and it never
  * reads a private key: only .pub files.
  */
+import { ALL_PATHS } from "../../src/publisher/offline.js";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import {
@@ -52,14 +53,8 @@ options:
 environment:
   TUF_EDGE_NOW   an ISO 8601 time to use as "now" (reproducible output)`;
 
-/**
- * targets hands EVERY target path to bins. Not `paths: ["*"]`: TUF clients
- * match path patterns segment by segment (python-tuf `_is_target_in_pathpattern`,
- * tuf-js `isTargetInPathPattern`), so "*" would cover "a.whl" but not
- * "packages/source/r/requests/requests-2.31.0.tar.gz". Every SHA-256 hex digest
- * starts with one of 0..f (TUF spec 4.5 path_hash_prefixes), so these do.
- */
-export const ALL_PATH_HASH_PREFIXES: readonly string[] = [..."0123456789abcdef"];
+// targets hands EVERY target path to bins with the 16 one-digit hash prefixes, not
+// paths ["*"], which TUF clients match one path segment at a time (see ALL_PATHS).
 
 const OPTIONS = {
   dir: { type: "string" },
@@ -127,7 +122,7 @@ export const init: Command = {
       { version: 1, expires: expires.targets },
       {},
       new Delegations(keyMap(binsKeys), [
-        new DelegatedRole(BINS_ROLE, ids(binsKeys), bThreshold, false, undefined, ALL_PATH_HASH_PREFIXES),
+        new DelegatedRole(BINS_ROLE, ids(binsKeys), bThreshold, false, undefined, ALL_PATHS),
       ]),
     );
     // TAP 15: the bins role delegates to every bin-n at once, all on the one online key.

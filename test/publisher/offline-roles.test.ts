@@ -1,8 +1,9 @@
 /** Offline-role updates through the Publisher: a yearly renewal and an online-key rotation. */
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { Delegations, Ed25519Signer, Metadata, Root, Role, SuccinctRoles, Targets, verifyDelegate } from "../../src/tuf/index.js";
-import { ADMIN_TOKEN, makeCeremony, type Ceremony } from "../fixtures/ceremony.js";
+import type { Ceremony } from "../fixtures/ceremony.js";
+import { bootstrap } from "../http/helpers.js";
 
 const stub = () => env.PUBLISHER.getByName(env.REPOSITORY);
 const YEAR = 365 * 86_400_000;
@@ -11,15 +12,7 @@ const read = async (key: string) => new Uint8Array(await (await env.BUCKET.get(k
 describe("offline-role updates", () => {
   let ceremony: Ceremony;
   beforeAll(async () => {
-    ceremony = await makeCeremony({ bitLength: 3 });
-    const res = await exports.default.fetch(
-      new Request("http://tuf.test/api/v1/bootstrap", {
-        method: "POST",
-        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
-        body: JSON.stringify({ root: ceremony.root, targets: ceremony.targets, bins: ceremony.bins }),
-      }),
-    );
-    expect(res.status).toBe(201);
+    ceremony = await bootstrap(3);
   });
 
   it("publishes a renewed targets v2 and lists it in the snapshot", async () => {

@@ -4,12 +4,12 @@
  * missing file, and every acknowledged change is published in the end.
  * Faults are injected into the real R2 binding (a wrapper that fails the Nth put).
  */
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { Metadata } from "../../src/tuf/index.js";
 import type { Publisher } from "../../src/publisher/publisher.js";
-import { ADMIN_TOKEN, makeCeremony } from "../fixtures/ceremony.js";
+import { bootstrap } from "../http/helpers.js";
 
 const stub = () => env.PUBLISHER.getByName(env.REPOSITORY);
 
@@ -59,15 +59,7 @@ async function injectPutFailure(failAt: number): Promise<() => Promise<void>> {
 
 describe("Publisher recovery", () => {
   beforeAll(async () => {
-    const c = await makeCeremony({ bitLength: 4 });
-    const res = await exports.default.fetch(
-      new Request("http://tuf.test/api/v1/bootstrap", {
-        method: "POST",
-        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
-        body: JSON.stringify({ root: c.root, targets: c.targets, bins: c.bins }),
-      }),
-    );
-    expect(res.status).toBe(201);
+    await bootstrap(4);
   });
 
   // One publish of two paths in different bins writes 2 bins, the snapshot and timestamp.json: 4 puts.

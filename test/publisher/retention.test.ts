@@ -7,7 +7,7 @@ import { env, exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { Metadata } from "../../src/tuf/index.js";
 import { DEFAULT_POLICY } from "../../src/publisher/policy.js";
-import { ADMIN_TOKEN, makeCeremony } from "../fixtures/ceremony.js";
+import { adminHeaders, bootstrap } from "../http/helpers.js";
 
 const stub = () => env.PUBLISHER.getByName(env.REPOSITORY);
 const HOUR = 3_600_000;
@@ -21,22 +21,13 @@ async function reachableKeys(): Promise<string[]> {
 }
 
 describe("retention cleanup", () => {
-  const start = Date.now();
   beforeAll(async () => {
-    const c = await makeCeremony({ bitLength: 3, now: start });
-    const res = await exports.default.fetch(
-      new Request("http://tuf.test/api/v1/bootstrap", {
-        method: "POST",
-        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
-        body: JSON.stringify({ root: c.root, targets: c.targets, bins: c.bins }),
-      }),
-    );
-    expect(res.status).toBe(201);
+    await bootstrap(3);
   });
 
   it("keeps superseded files within the window and deletes them after it, never the newest state or a root", async () => {
     const hosted = await exports.default.fetch(
-      new Request("http://tuf.test/api/v1/targets/files/old.txt?wait=true", { method: "PUT", headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, body: "old" }),
+      new Request("http://tuf.test/api/v1/targets/files/old.txt?wait=true", { method: "PUT", headers: adminHeaders, body: "old" }),
     );
     expect(hosted.status).toBe(200);
     for (let i = 0; i < 5; i++)
