@@ -67,6 +67,8 @@ const RETRY_MS = 2_000;
 /** Superseded files one sweep deletes at most (R2 deletes up to 1,000 keys per call). */
 const SWEEP_CHUNK = 1_000;
 const SWEEP_CHUNKS_PER_RUN = 10;
+/** Tries at writing timestamp.json, a second apart (R2: one write per second per key). */
+const TIMESTAMP_PUT_ATTEMPTS = 3;
 /** Bin-n files written between two progress records of a publish. */
 const WRITE_CHUNK = 1_024;
 
@@ -479,11 +481,18 @@ export class Publisher extends DurableObject<Env> {
     );
     const timestampBytes = (await signAll(timestamp, signers)).toBytes();
     await selfCheck("timestamp", timestampBytes, signers);
-    // The commit point: every file it references is already in R2.
-    await putJSON(bucket, "metadata/timestamp.json", timestampBytes, {
-      version: String(plan.timestampVersion),
-      expires: String(this.roleRow("timestamp").expires),
-    });
+    // The commit point: every file it references is already in R2. R2 takes one
+    // write per second to a key, so a refused write is retried after a second.
+    const meta = { version: String(plan.timestampVersion), expires: String(this.roleRow("timestamp").expires) };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await putJSON(bucket, "metadata/timestamp.json", timestampBytes, meta);
+        break;
+      } catch (e) {
+        if (attempt === TIMESTAMP_PUT_ATTEMPTS) throw e;
+        await new Promise((r) => setTimeout(r, 1_000));
+      }
+    }
     // Clients fetch N+1.root.json before timestamp.json, so a new root goes
     // last: until it appears, every file above still verifies under root N.
     if (plan.offline.includes("root")) {
