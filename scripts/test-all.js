@@ -3,6 +3,10 @@
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
 
+// vitest strips types without checking them, so the type check is a test of its own.
+const typecheck = spawnSync("npx", ["tsc", "--noEmit"], { stdio: "inherit" });
+if (typecheck.status !== 0) console.error("type check failed (npx tsc --noEmit)");
+
 const out = "test-results/vitest.json";
 mkdirSync("test-results", { recursive: true });
 rmSync(out, { force: true });
@@ -23,5 +27,7 @@ try {
   failed += 1;
 }
 if (run.status !== 0 && failed === 0) failed = 1;
+if (typecheck.status === 0) passed += 1;
+else failed += 1;
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed === 0 && run.status === 0 ? 0 : 1);
