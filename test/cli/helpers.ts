@@ -6,7 +6,7 @@
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { vi } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, vi } from "vitest";
 import { main } from "../../scripts/cli/main.js";
 import { writeKeyPair } from "../../scripts/cli/keyfile.js";
 
@@ -99,6 +99,39 @@ export async function completeCeremony(dir: string, c: Awaited<ReturnType<typeof
   await ok("sign", "--key", c.root[1]!.key, join(dir, "1.root.json"));
   for (const role of ["targets", "bins"])
     for (const h of c.targets) await ok("sign", "--key", h.key, join(dir, `1.${role}.json`));
+}
+
+/** What {@link useCeremony} hands the tests: set afresh before each test (or once, with `once`). */
+export interface Ceremony {
+  tmp: Awaited<ReturnType<typeof tempDir>>;
+  c: Awaited<ReturnType<typeof cast>>;
+  /** TMP/ceremony, where `init` writes the ceremony. */
+  dir: string;
+}
+
+/**
+ * The command tests' fixture: registers hooks in the enclosing describe (or
+ * file) that stub the environment (TUF_EDGE_NOW=T0 unless `env` says
+ * otherwise), make a temporary directory holding the cast's keys and, with
+ * `complete`, a fully signed ceremony (`init` with `initArgs`); after, they
+ * unstub the environment and remove the directory. Read the fields inside
+ * tests and hooks only, never at collection time.
+ */
+export function useCeremony(options: { complete?: boolean; initArgs?: string[]; env?: Record<string, string>; once?: boolean } = {}): Ceremony {
+  const ctx = {} as Ceremony;
+  const [before, after] = options.once ? [beforeAll, afterAll] : [beforeEach, afterEach];
+  before(async () => {
+    for (const [name, value] of Object.entries({ TUF_EDGE_NOW: T0, ...options.env })) vi.stubEnv(name, value);
+    ctx.tmp = await tempDir();
+    ctx.c = await cast(ctx.tmp.path);
+    ctx.dir = join(ctx.tmp.path, "ceremony");
+    if (options.complete) await completeCeremony(ctx.dir, ctx.c, ...(options.initArgs ?? []));
+  });
+  after(async () => {
+    vi.unstubAllEnvs();
+    await ctx.tmp?.cleanup();
+  });
+  return ctx;
 }
 
 /** One line on stderr, shaped "error: <what>. <what to do>". */

@@ -5,32 +5,21 @@
  */
 import { join } from "node:path";
 import { Metadata as TufJsMetadata, MetadataKind } from "@tufjs/models";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { cast, completeCeremony, ok, ONE_LINE_ERROR, readJSON, run, T0, tempDir } from "./helpers.js";
+import { beforeEach, describe, expect, it, vi } from "vitest";
+import { ok, ONE_LINE_ERROR, readJSON, run, useCeremony } from "./helpers.js";
 
-let tmp: Awaited<ReturnType<typeof tempDir>>;
-let c: Awaited<ReturnType<typeof cast>>;
-let dir: string;
-beforeEach(async () => {
-  tmp = await tempDir();
-  vi.stubEnv("TUF_EDGE_NOW", T0);
-  c = await cast(tmp.path);
-  dir = join(tmp.path, "ceremony");
-  await completeCeremony(dir, c);
-  // The renewal happens eleven months later.
+const ctx = useCeremony({ complete: true });
+// The renewal happens eleven months later.
+beforeEach(() => {
   vi.stubEnv("TUF_EDGE_NOW", "2026-12-01T00:00:00Z");
 });
-afterEach(async () => {
-  vi.unstubAllEnvs();
-  await tmp.cleanup();
-});
 
-const file = (name: string) => join(dir, name);
+const file = (name: string) => join(ctx.dir, name);
 const withoutExpiry = ({ expires: _e, version: _v, ...rest }: Record<string, unknown>) => rest;
 
 describe("tuf-edge renew --role targets|bins", () => {
   it.each(["targets", "bins"] as const)("drafts %s v2: a year from now, unsigned, nothing else changed", async (role) => {
-    const { stdout, stderr } = await ok("renew", "--dir", dir, "--role", role);
+    const { stdout, stderr } = await ok("renew", "--dir", ctx.dir, "--role", role);
     expect(stderr).toBe("");
     const before = await readJSON(file(`1.${role}.json`));
     const after = await readJSON(file(`2.${role}.json`));
@@ -41,14 +30,14 @@ describe("tuf-edge renew --role targets|bins", () => {
       `drafted ${file(`2.${role}.json`)}: ${role} v2, expires 2027-12-01T00:00:00Z (v1 expires 2027-01-01T00:00:00Z); nothing else changed`,
     );
     const delegator = role === "targets" ? "root v1's 2 targets keys" : "targets v1's 2 bins keys";
-    expect(stdout).toContain(`  2.${role}.json: 2 of ${delegator} (${c.targets.map((h) => h.keyid).join(", ")})`);
+    expect(stdout).toContain(`  2.${role}.json: 2 of ${delegator} (${ctx.c.targets.map((h) => h.keyid).join(", ")})`);
     expect(stdout).toContain(`then publish with: tuf-edge upload --url URL ${file(`2.${role}.json`)}`);
   });
 
   it("is complete once the targets holders sign, and tuf-js accepts it", async () => {
-    await ok("renew", "--dir", dir, "--role", "targets");
-    for (const h of c.targets) await ok("sign", "--key", h.key, file("2.targets.json"));
-    const status = await ok("status", dir);
+    await ok("renew", "--dir", ctx.dir, "--role", "targets");
+    for (const h of ctx.c.targets) await ok("sign", "--key", h.key, file("2.targets.json"));
+    const status = await ok("status", ctx.dir);
     expect(status.stdout).toContain("ceremony complete: root v1, targets v2, bins v1");
     const root = TufJsMetadata.fromJSON(MetadataKind.Root, await readJSON(file("1.root.json")));
     const targets = TufJsMetadata.fromJSON(MetadataKind.Targets, await readJSON(file("2.targets.json")));
@@ -56,13 +45,13 @@ describe("tuf-edge renew --role targets|bins", () => {
   });
 
   it("takes --expires-days", async () => {
-    await ok("renew", "--dir", dir, "--role", "bins", "--expires-days", "90");
+    await ok("renew", "--dir", ctx.dir, "--role", "bins", "--expires-days", "90");
     expect((await readJSON(file("2.bins.json"))).signed.expires).toBe("2027-03-01T00:00:00Z");
   });
 
   it("refuses to renew a version that is not fully signed, and keeps the draft", async () => {
-    await ok("renew", "--dir", dir, "--role", "targets");
-    const again = await run("renew", "--dir", dir, "--role", "targets");
+    await ok("renew", "--dir", ctx.dir, "--role", "targets");
+    const again = await run("renew", "--dir", ctx.dir, "--role", "targets");
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(ONE_LINE_ERROR);
     expect(again.stderr).toContain(`${file("2.targets.json")} is signed by only 0/2 of root v1's targets keys`);
@@ -73,7 +62,7 @@ describe("tuf-edge renew --role targets|bins", () => {
 
 describe("tuf-edge renew --role root", () => {
   it("drafts root v2 with the same keys and roles, needing both thresholds", async () => {
-    const { stdout } = await ok("renew", "--dir", dir, "--role", "root", "--expires-days", "365");
+    const { stdout } = await ok("renew", "--dir", ctx.dir, "--role", "root", "--expires-days", "365");
     const before = await readJSON(file("1.root.json"));
     const after = await readJSON(file("2.root.json"));
     expect(after.signatures).toEqual([]);
@@ -82,8 +71,8 @@ describe("tuf-edge renew --role root", () => {
     for (const role of ["root", "targets", "snapshot", "timestamp"]) expect(stdout).toContain(`  ${role}: unchanged`);
     expect(stdout).toContain("2.root.json: 2 of root v1's 3 root keys");
     expect(stdout).toContain("AND 2 of root v2's 3 root keys");
-    for (const h of c.root.slice(0, 2)) await ok("sign", "--key", h.key, file("2.root.json"));
-    expect((await ok("status", dir)).stdout).toContain("ceremony complete: root v2, targets v1, bins v1");
+    for (const h of ctx.c.root.slice(0, 2)) await ok("sign", "--key", h.key, file("2.root.json"));
+    expect((await ok("status", ctx.dir)).stdout).toContain("ceremony complete: root v2, targets v1, bins v1");
   });
 });
 

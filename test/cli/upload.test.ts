@@ -6,37 +6,23 @@
  */
 import { cp, mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { Metadata } from "../../src/tuf/index.js";
 import { startLocalWorker, type LocalWorker } from "../../scripts/local/worker.js";
-import { cast, completeCeremony, holder, ok, ONE_LINE_ERROR, readJSON, run, T0, tempDir, writeJSON } from "./helpers.js";
+import { holder, ok, ONE_LINE_ERROR, readJSON, run, useCeremony, writeJSON } from "./helpers.js";
 
 const ADMIN_TOKEN = "upload-test-admin-token";
 
 describe("tuf-edge upload: offline checks", () => {
-  let tmp: Awaited<ReturnType<typeof tempDir>>;
-  let c: Awaited<ReturnType<typeof cast>>;
-  let dir: string;
-  beforeEach(async () => {
-    tmp = await tempDir();
-    vi.stubEnv("TUF_EDGE_NOW", T0);
-    vi.stubEnv("TUF_EDGE_ADMIN_TOKEN", ADMIN_TOKEN);
-    c = await cast(tmp.path);
-    dir = join(tmp.path, "ceremony");
-    await completeCeremony(dir, c, "--bit-length", "3");
-  });
-  afterEach(async () => {
-    vi.unstubAllEnvs();
-    await tmp.cleanup();
-  });
-  const file = (name: string) => join(dir, name);
+  const ctx = useCeremony({ complete: true, initArgs: ["--bit-length", "3"], env: { TUF_EDGE_ADMIN_TOKEN: ADMIN_TOKEN } });
+  const file = (name: string) => join(ctx.dir, name);
   const signAll = async (path: string, holders: { key: string }[]) => {
     for (const h of holders) await ok("sign", "--key", h.key, path);
   };
 
   it("--dry-run reports who signed each file and sends nothing", async () => {
-    await ok("renew", "--dir", dir, "--role", "targets");
-    await signAll(file("2.targets.json"), c.targets);
+    await ok("renew", "--dir", ctx.dir, "--role", "targets");
+    await signAll(file("2.targets.json"), ctx.c.targets);
     // An unreachable URL: a dry run must not even try it.
     const { stdout, stderr } = await ok("upload", "--dry-run", "--url", "http://127.0.0.1:9", file("2.targets.json"));
     expect(stderr).toBe("");
@@ -45,8 +31,8 @@ describe("tuf-edge upload: offline checks", () => {
   });
 
   it("checks a root rotation against both thresholds", async () => {
-    await ok("renew", "--dir", dir, "--role", "root");
-    await signAll(file("2.root.json"), c.root.slice(0, 2));
+    await ok("renew", "--dir", ctx.dir, "--role", "root");
+    await signAll(file("2.root.json"), ctx.c.root.slice(0, 2));
     const { stdout } = await ok("upload", "--dry-run", file("2.root.json"));
     expect(stdout).toContain("2.root.json: root v2, signed by 2/2 of root v1's root keys and 2/2 of root v2's root keys");
   });
@@ -55,15 +41,15 @@ describe("tuf-edge upload: offline checks", () => {
   const refusals: Case[] = [
     {
       name: "an unsigned targets",
-      setup: async () => (await ok("renew", "--dir", dir, "--role", "targets"), [file("2.targets.json")]),
+      setup: async () => (await ok("renew", "--dir", ctx.dir, "--role", "targets"), [file("2.targets.json")]),
       code: 1,
-      message: () => `${file("2.targets.json")} is signed by only 0/2 of root v1's targets keys (missing: ${c.targets.map((h) => h.keyid).join(", ")})`,
+      message: () => `${file("2.targets.json")} is signed by only 0/2 of root v1's targets keys (missing: ${ctx.c.targets.map((h) => h.keyid).join(", ")})`,
     },
     {
       name: "a root signed by root v1's keys only once",
       setup: async () => {
-        await ok("renew", "--dir", dir, "--role", "root");
-        await signAll(file("2.root.json"), [c.root[0]!]);
+        await ok("renew", "--dir", ctx.dir, "--role", "root");
+        await signAll(file("2.root.json"), [ctx.c.root[0]!]);
         return [file("2.root.json")];
       },
       code: 1,
@@ -72,8 +58,8 @@ describe("tuf-edge upload: offline checks", () => {
     {
       name: "an expired file",
       setup: async () => {
-        await ok("renew", "--dir", dir, "--role", "bins", "--expires-days", "1");
-        await signAll(file("2.bins.json"), c.targets);
+        await ok("renew", "--dir", ctx.dir, "--role", "bins", "--expires-days", "1");
+        await signAll(file("2.bins.json"), ctx.c.targets);
         vi.stubEnv("TUF_EDGE_NOW", "2026-01-03T00:00:00Z");
         return [file("2.bins.json")];
       },
@@ -83,9 +69,9 @@ describe("tuf-edge upload: offline checks", () => {
     {
       name: "a root with a new online key but no bins",
       setup: async () => {
-        const next = await holder(tmp.path, "online-2", 40);
-        await ok("rotate-online-key", "--dir", dir, "--new-key", next.pub);
-        await signAll(file("2.root.json"), c.root.slice(0, 2));
+        const next = await holder(ctx.tmp.path, "online-2", 40);
+        await ok("rotate-online-key", "--dir", ctx.dir, "--new-key", next.pub);
+        await signAll(file("2.root.json"), ctx.c.root.slice(0, 2));
         return [file("2.root.json")];
       },
       code: 1,
@@ -94,9 +80,9 @@ describe("tuf-edge upload: offline checks", () => {
     {
       name: "a root with new targets keys but no targets",
       setup: async () => {
-        const t = [await holder(tmp.path, "t-new-1", 41), await holder(tmp.path, "t-new-2", 42)];
-        await ok("root", "rotate", "--dir", dir, ...t.flatMap((h) => ["--targets-key", h.pub]));
-        await signAll(file("2.root.json"), c.root.slice(0, 2));
+        const t = [await holder(ctx.tmp.path, "t-new-1", 41), await holder(ctx.tmp.path, "t-new-2", 42)];
+        await ok("root", "rotate", "--dir", ctx.dir, ...t.flatMap((h) => ["--targets-key", h.pub]));
+        await signAll(file("2.root.json"), ctx.c.root.slice(0, 2));
         return [file("2.root.json")];
       },
       code: 1,
@@ -105,9 +91,9 @@ describe("tuf-edge upload: offline checks", () => {
     {
       name: "a bins on another online key than root's",
       setup: async () => {
-        const next = await holder(tmp.path, "online-2", 40);
-        await ok("rotate-online-key", "--dir", dir, "--new-key", next.pub);
-        await signAll(file("2.bins.json"), c.targets);
+        const next = await holder(ctx.tmp.path, "online-2", 40);
+        await ok("rotate-online-key", "--dir", ctx.dir, "--new-key", next.pub);
+        await signAll(file("2.bins.json"), ctx.c.targets);
         await rm(file("2.root.json"));
         return [file("2.bins.json")];
       },
@@ -117,7 +103,7 @@ describe("tuf-edge upload: offline checks", () => {
     {
       name: "two files of one role",
       setup: async () => {
-        await ok("renew", "--dir", dir, "--role", "targets");
+        await ok("renew", "--dir", ctx.dir, "--role", "targets");
         return [file("1.targets.json"), file("2.targets.json")];
       },
       code: 2,
@@ -126,8 +112,8 @@ describe("tuf-edge upload: offline checks", () => {
     {
       name: "a file that is not ceremony metadata",
       setup: async () => {
-        await writeJSON(join(tmp.path, "root.json"), {});
-        return [join(tmp.path, "root.json")];
+        await writeJSON(join(ctx.tmp.path, "root.json"), {});
+        return [join(ctx.tmp.path, "root.json")];
       },
       code: 1,
       message: () => "root.json is not a ceremony file name",
@@ -150,9 +136,9 @@ describe("tuf-edge upload: offline checks", () => {
   });
 
   it("checks files copied away from the ceremony as far as it can", async () => {
-    await ok("renew", "--dir", dir, "--role", "root");
-    await signAll(file("2.root.json"), c.root.slice(0, 2));
-    const alone = join(tmp.path, "alone");
+    await ok("renew", "--dir", ctx.dir, "--role", "root");
+    await signAll(file("2.root.json"), ctx.c.root.slice(0, 2));
+    const alone = join(ctx.tmp.path, "alone");
     await mkdir(alone);
     await cp(file("2.root.json"), join(alone, "2.root.json"));
     const { stdout } = await ok("upload", "--dry-run", join(alone, "2.root.json"));
@@ -162,39 +148,29 @@ describe("tuf-edge upload: offline checks", () => {
 });
 
 describe("tuf-edge upload against a local Worker", () => {
-  let tmp: Awaited<ReturnType<typeof tempDir>>;
-  let c: Awaited<ReturnType<typeof cast>>;
-  let dir: string;
+  // The Worker runs on the real clock, so the ceremony does too.
+  const ctx = useCeremony({ once: true, complete: true, initArgs: ["--bit-length", "3"], env: { TUF_EDGE_NOW: "", TUF_EDGE_ADMIN_TOKEN: ADMIN_TOKEN } });
   let worker: LocalWorker;
-  const file = (name: string) => join(dir, name);
+  const file = (name: string) => join(ctx.dir, name);
   const signAll = async (path: string, holders: { key: string }[]) => {
     for (const h of holders) await ok("sign", "--key", h.key, path);
   };
   const status = async () => (await (await fetch(`${worker.url}/api/v1/status`)).json()) as { roles: Record<string, { version: number }> };
 
   beforeAll(async () => {
-    // The Worker runs on the real clock, so the ceremony does too.
-    vi.stubEnv("TUF_EDGE_NOW", "");
-    vi.stubEnv("TUF_EDGE_ADMIN_TOKEN", ADMIN_TOKEN);
-    tmp = await tempDir();
-    c = await cast(tmp.path);
-    dir = join(tmp.path, "ceremony");
-    await completeCeremony(dir, c, "--bit-length", "3");
     worker = await startLocalWorker({
-      dir: join(tmp.path, "state"),
-      bindings: { ONLINE_KEY: c.online.seedHex, ADMIN_TOKEN, WEBHOOK_SECRET: "upload-test-webhook-secret" },
+      dir: join(ctx.tmp.path, "state"),
+      bindings: { ONLINE_KEY: ctx.c.online.seedHex, ADMIN_TOKEN, WEBHOOK_SECRET: "upload-test-webhook-secret" },
     });
-    await ok("bootstrap", "--url", worker.url, "--ceremony", dir);
+    await ok("bootstrap", "--url", worker.url, "--ceremony", ctx.dir);
   }, 120_000);
   afterAll(async () => {
-    vi.unstubAllEnvs();
     await worker?.stop();
-    await tmp?.cleanup();
   });
 
   it("publishes a renewed targets and says what the repository now has", async () => {
-    await ok("renew", "--dir", dir, "--role", "targets");
-    await signAll(file("2.targets.json"), c.targets);
+    await ok("renew", "--dir", ctx.dir, "--role", "targets");
+    await signAll(file("2.targets.json"), ctx.c.targets);
     const { stdout } = await ok("upload", "--url", worker.url, file("2.targets.json"));
     expect(stdout).toMatch(
       new RegExp(`^published targets v2 on ${worker.url}: timestamp \\d+, snapshot \\d+ \\(the repository now has root v1, targets v2, bins v1\\)$`, "m"),
@@ -225,10 +201,10 @@ describe("tuf-edge upload against a local Worker", () => {
   }, 60_000);
 
   it("rotates the online key: refused until ONLINE_KEY_NEXT is set, published after", async () => {
-    const next = await holder(tmp.path, "online-2", 40);
-    await ok("rotate-online-key", "--dir", dir, "--new-key", next.pub);
-    await signAll(file("2.root.json"), c.root.slice(0, 2));
-    await signAll(file("2.bins.json"), c.targets);
+    const next = await holder(ctx.tmp.path, "online-2", 40);
+    await ok("rotate-online-key", "--dir", ctx.dir, "--new-key", next.pub);
+    await signAll(file("2.root.json"), ctx.c.root.slice(0, 2));
+    await signAll(file("2.bins.json"), ctx.c.targets);
     const files = [file("2.root.json"), file("2.bins.json")];
 
     const early = await run("upload", "--url", worker.url, ...files);
@@ -242,7 +218,7 @@ describe("tuf-edge upload against a local Worker", () => {
     expect(stdout).toContain("published root v2, bins v2");
     expect(stdout).toContain(`clients holding root v1 walk to ${worker.url}/metadata/2.root.json`);
     const timestamp = (await (await fetch(`${worker.url}/metadata/timestamp.json`)).json()) as { signatures: { keyid: string }[] };
-    expect(timestamp.signatures.map((s) => s.keyid).sort()).toEqual([c.online.keyid, next.keyid].sort());
+    expect(timestamp.signatures.map((s) => s.keyid).sort()).toEqual([ctx.c.online.keyid, next.keyid].sort());
     expect((await readJSON(file("2.root.json"))).signed.version).toBe(2);
   }, 120_000);
 });
