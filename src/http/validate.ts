@@ -141,3 +141,21 @@ export function parseArtifactChanges(body: unknown): Change[] {
   });
   return changes;
 }
+
+const OFFLINE_ROLES = ["root", "targets", "bins"] as const;
+
+/**
+ * `{"root":{...},"targets":{...},"bins":{...}}`, the signed ceremony files, as
+ * JSON text for the Publisher: all three for bootstrap, at least one for an update.
+ */
+export function parseOfflineRoles(body: unknown, need: "all" | "some"): Partial<Record<(typeof OFFLINE_ROLES)[number], string>> {
+  const shape = need === "all" ? '{"root":{...},"targets":{...},"bins":{...}}' : '{"root"?:{...},"targets"?:{...},"bins"?:{...}} with at least one role';
+  const fail = () => new ApiError(400, "request_invalid", `the body must be ${shape}, signed metadata from the ceremony`);
+  if (typeof body !== "object" || body === null || Array.isArray(body)) throw fail();
+  const fields = body as Record<string, unknown>;
+  const given = OFFLINE_ROLES.filter((r) => fields[r] !== undefined);
+  const unknownFields = Object.keys(fields).filter((k) => !(OFFLINE_ROLES as readonly string[]).includes(k));
+  if (given.length === 0 || (need === "all" && given.length < OFFLINE_ROLES.length) || unknownFields.length > 0) throw fail();
+  if (given.some((r) => typeof fields[r] !== "object" || fields[r] === null || Array.isArray(fields[r]))) throw fail();
+  return Object.fromEntries(given.map((r) => [r, JSON.stringify(fields[r])]));
+}

@@ -10,7 +10,7 @@ import { ApiError } from "../errors.js";
 import { publisherOf } from "../publisher-stub.js";
 import { decodePath } from "./targets.js";
 import { consistentTargetKey, plainTargetKey } from "../../publisher/target-files.js";
-import { parseArtifactChanges, parseJSON, readBody, validatePath } from "../validate.js";
+import { parseArtifactChanges, parseJSON, parseOfflineRoles, readBody, validatePath } from "../validate.js";
 
 /** Largest file `PUT /api/v1/targets/<path>` hashes in memory. */
 export const MAX_HOSTED_TARGET_BYTES = 64 * 1024 * 1024;
@@ -19,11 +19,7 @@ type Ctx = Context<{ Bindings: Env }>;
 
 export const api = new Hono<{ Bindings: Env }>()
   .post("/bootstrap", requireAdmin, async (c) => {
-    const body = parseJSON(await readBody(c.req.raw)) as Record<string, unknown>;
-    const roles = ["root", "targets", "bins"] as const;
-    if (typeof body !== "object" || body === null || roles.some((r) => typeof body[r] !== "object" || body[r] === null))
-      throw new ApiError(400, "request_invalid", 'the body must be {"root":{...},"targets":{...},"bins":{...}}, the signed ceremony files');
-    const [root, targets, bins] = roles.map((r) => JSON.stringify(body[r]));
+    const { root, targets, bins } = parseOfflineRoles(parseJSON(await readBody(c.req.raw)), "all");
     const result = await publisherOf(c.env).bootstrap({ root: root!, targets: targets!, bins: bins! });
     switch (result.status) {
       case "bootstrapped":
@@ -35,13 +31,8 @@ export const api = new Hono<{ Bindings: Env }>()
     }
   })
   .post("/metadata", requireAdmin, async (c) => {
-    const body = parseJSON(await readBody(c.req.raw)) as Record<string, unknown>;
-    const roles = ["root", "targets", "bins"] as const;
-    const given = typeof body === "object" && body !== null && !Array.isArray(body) ? roles.filter((r) => body[r] !== undefined) : [];
-    const extra = typeof body === "object" && body !== null ? Object.keys(body).filter((k) => !(roles as readonly string[]).includes(k)) : [];
-    if (given.length === 0 || extra.length > 0 || given.some((r) => typeof body[r] !== "object" || body[r] === null))
-      throw new ApiError(400, "request_invalid", 'the body must be {"root"?:{...},"targets"?:{...},"bins"?:{...}} with at least one signed role');
-    const result = await publisherOf(c.env).updateOfflineRoles(Object.fromEntries(given.map((r) => [r, JSON.stringify(body[r])])));
+    const roles = parseOfflineRoles(parseJSON(await readBody(c.req.raw)), "some");
+    const result = await publisherOf(c.env).updateOfflineRoles(roles);
     switch (result.status) {
       case "published":
         return c.json(result, 200);
