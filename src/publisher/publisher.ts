@@ -201,7 +201,9 @@ export class Publisher extends DurableObject<Env> {
   async renew(at?: number): Promise<PublishResult> {
     if (!this.isBootstrapped()) return { status: "unchanged" };
     const clock = clockAt(at);
-    const result = await this.drain(clock);
+    // A publish already under way (say, for an upload) takes no due bins: wait for it, then run the renewal pass.
+    await this.draining?.catch(() => undefined);
+    const result = await this.drain(clock, true);
     await this.exclusive(() => this.sweep(clock()));
     return result;
   }
@@ -330,12 +332,13 @@ export class Publisher extends DurableObject<Env> {
    * time: requests that arrive meanwhile are taken by its next publish
    * (group commit). A failure leaves the alarm set, which resumes the work.
    */
-  private drain(clock: () => number): Promise<PublishResult> {
+  private drain(clock: () => number, renewDue = false): Promise<PublishResult> {
     this.draining ??= this.exclusive(async () => {
       try {
         let last: PublishResult = { status: "unchanged" };
-        // The per-run renewal bound holds per drain, not per publish: only the first publish takes due bins.
-        for (let first = true; ; first = false) {
+        // Due bins are the cron run's work, bounded per run: only its first publish takes them.
+        // Other publishes re-sign what they touch, plus any overdue bin (the floor comes first).
+        for (let first = renewDue; ; first = false) {
           const result = await this.publishOnce(clock(), first);
           if (result.status === "unchanged") break;
           last = result;
