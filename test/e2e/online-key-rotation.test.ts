@@ -59,9 +59,10 @@ class RefreshLoop {
         continue;
       }
       try {
+        // Chosen before the refresh starts: a target published while it runs may rightly be missing.
+        const path = this.lookup();
         const updater = this.client.updater();
         await updater.refresh();
-        const path = this.lookup();
         if (!(await updater.getTargetInfo(path))) this.failures.push(`refresh ${this.refreshes}: ${path} not found`);
       } catch (e) {
         this.failures.push(`refresh ${this.refreshes}: ${(e as Error).message}`);
