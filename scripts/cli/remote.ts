@@ -5,7 +5,6 @@
  * from ./.dev.vars; never from the command line, where shell history keeps them.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { toHex, utf8 } from "../../src/tuf/index.js";
 import { CliError } from "./errors.js";
 
 function devVar(name: string): string | undefined {
@@ -32,12 +31,7 @@ export function baseUrl(raw: string): string {
   }
 }
 
-/** The X-TUF-Edge-Signature header for `body`. */
-export async function signWebhook(body: string, secretValue: string, t = Math.floor(Date.now() / 1000)): Promise<string> {
-  const key = await crypto.subtle.importKey("raw", utf8(secretValue), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, utf8(`${t}.${body}`)));
-  return `t=${t},v1=${toHex(mac)}`;
-}
+export { webhookSignature as signWebhook } from "../../src/http/auth.js";
 
 /** Sends a request and returns its JSON, or throws a CliError with the server's error code and message. */
 export async function request<T>(url: string, init: RequestInit, todo: string): Promise<{ status: number; body: T }> {

@@ -27,11 +27,20 @@ export async function verifyWebhookSignature(header: string | undefined, body: U
     throw new ApiError(401, "signature_malformed", "X-TUF-Edge-Signature must be t=<unix seconds>,v1=<hex>");
   if (Math.abs(nowSeconds - Number(t)) > REPLAY_WINDOW_SECONDS)
     throw new ApiError(401, "signature_expired", `the signature's timestamp is more than ${REPLAY_WINDOW_SECONDS} s from now`);
-  const key = await crypto.subtle.importKey("raw", utf8(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  const signed = new Uint8Array(await crypto.subtle.sign("HMAC", key, concat(utf8(`${t}.`), body)));
-  const expected = utf8(toHex(signed));
+  const expected = utf8(await webhookMac(body, secret, t));
   if (!candidates.some((v) => timingSafeEqual(utf8(v), expected)))
     throw new ApiError(401, "signature_invalid", "X-TUF-Edge-Signature does not match the body and WEBHOOK_SECRET");
+}
+
+/** hex HMAC-SHA256(secret, "<t>.<raw body>"): the v1 value of X-TUF-Edge-Signature. */
+async function webhookMac(body: Uint8Array, secret: string, t: string): Promise<string> {
+  const key = await crypto.subtle.importKey("raw", utf8(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  return toHex(new Uint8Array(await crypto.subtle.sign("HMAC", key, concat(utf8(`${t}.`), body))));
+}
+
+/** The X-TUF-Edge-Signature header an index sends with `body` (used by the CLI and the tests). */
+export async function webhookSignature(body: string, secret: string, t = Math.floor(Date.now() / 1000)): Promise<string> {
+  return `t=${t},v1=${await webhookMac(utf8(body), secret, String(t))}`;
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {

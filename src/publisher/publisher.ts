@@ -535,7 +535,7 @@ export class Publisher extends DurableObject<Env> {
       ...(plan.snapshotVersion > 1 ? [`metadata/${plan.snapshotVersion - 1}.snapshot.json`] : []),
       ...plan.offline
         .filter((role) => role !== "root") // PEP 458: old root versions are never deleted.
-        .map((role) => `metadata/${this.offlineRoleBody(role).version - 1}.${role}.json`),
+        .map((role) => `metadata/${this.currentVersion(role) - 1}.${role}.json`),
     ];
     this.ctx.storage.transactionSync(() => {
       this.sql.exec("UPDATE publishes SET committed_at = ? WHERE timestamp_version = ?", committedAt, plan.timestampVersion);

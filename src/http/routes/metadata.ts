@@ -15,13 +15,12 @@ export const LAST_RESORT_MARGIN_MS = 3_600_000;
 export const metadata = new Hono<{ Bindings: Env }>()
   .get("/timestamp.json", async (c) => {
     const maxAge = Number(c.env.TIMESTAMP_MAX_AGE ?? "60");
-    const response = await serveObject(c, "metadata/timestamp.json", `public, max-age=${Number.isFinite(maxAge) ? maxAge : 60}`);
-    // 304s too: most CDN traffic is revalidation.
-    const head = response.status === 200 || response.status === 304 ? await c.env.BUCKET.head("metadata/timestamp.json") : null;
-    const expires = Number(head?.customMetadata?.expires ?? NaN);
-    // Lazy renewal: the cron should never let this happen, but if it stopped, a client request restarts renewal.
-    if (expires - Date.now() < LAST_RESORT_MARGIN_MS) c.executionCtx.waitUntil(publisherOf(c.env).renew());
-    return response;
+    // Lazy renewal, checked on 304s too (most CDN traffic is revalidation): the cron should
+    // never let this happen, but if it stopped, a client request restarts renewal.
+    return serveObject(c, "metadata/timestamp.json", `public, max-age=${Number.isFinite(maxAge) ? maxAge : 60}`, (object) => {
+      const expires = Number(object.customMetadata?.expires ?? NaN);
+      if (expires - Date.now() < LAST_RESORT_MARGIN_MS) c.executionCtx.waitUntil(publisherOf(c.env).renew());
+    });
   })
   .get("/:file{[0-9]+\\.[a-z0-9][a-z0-9.-]*\\.json}", (c) => serveObject(c, `metadata/${c.req.param("file")}`, IMMUTABLE))
   .all("*", (c) => errorResponse(404, "not_found", `no such metadata file: ${new URL(c.req.url).pathname}`));
