@@ -5,17 +5,11 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { Metadata } from "../../src/tuf/index.js";
 import { bootstrap, expectError, fetchWorker, getStatus, postArtifacts } from "./helpers.js";
+import type { PublishedReceipt as Receipt } from "../../src/publisher/types.js";
 
 const PATH = "pkg/removable-1.0.tar.gz";
 const KEPT = "pkg/kept-1.0.tar.gz";
 
-interface Receipt {
-  receipt: string;
-  status: string;
-  bins: Record<string, number>;
-  snapshot: number;
-  timestamp: number;
-}
 
 async function submit(body: unknown): Promise<Receipt> {
   const res = await postArtifacts(body, { query: "?wait=true" });

@@ -15,17 +15,11 @@ import {
   sha,
   type StatusBody,
 } from "./helpers.js";
+import type { PublishedReceipt as Receipt } from "../../src/publisher/types.js";
 
 const IMMUTABLE = "public, max-age=31536000, immutable";
 const HELLO = new TextEncoder().encode("hello, tuf-edge\n");
 
-interface Receipt {
-  receipt: string;
-  status: string;
-  bins: Record<string, number>;
-  snapshot: number;
-  timestamp: number;
-}
 
 let published: Receipt;
 
