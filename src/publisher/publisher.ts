@@ -44,7 +44,7 @@ import { parseOffline, succinctRolesOf, verifyOfflineSet, verifyOfflineUpdate, t
 import { binsPerRun, isDue, isOverdue, policyFromEnv, staggeredExpiry, type Policy } from "./policy.js";
 import { migrate } from "./schema.js";
 import { SnapshotBytes } from "./snapshot-bytes.js";
-import { consistentTargetKey, plainTargetKey, targetKeys } from "./target-files.js";
+import { targetKeys } from "./target-files.js";
 import type {
   BootstrapResult,
   Change,
@@ -460,7 +460,7 @@ export class Publisher extends DurableObject<Env> {
 
   /** Writes the plan's files to R2: bin-n, offline roles, snapshot, and timestamp.json last. */
   private async write(plan: PublishPlan): Promise<void> {
-    const { succinct, snapshot } = this.currentLayout();
+    const { snapshot } = this.currentLayout();
     const signers = await this.onlineSigners();
     const bucket = this.env.BUCKET;
 
