@@ -15,6 +15,7 @@ import { init } from "./init.js";
 import { keygen } from "./keygen.js";
 import { print } from "./output.js";
 import { publish } from "./publish.js";
+import { recover } from "./recover.js";
 import { renew } from "./renew.js";
 import { rootRotate } from "./root-rotate.js";
 import { rotateOnlineKey } from "./rotate-online-key.js";
@@ -35,6 +36,7 @@ export const COMMANDS: Record<string, Command> = {
   "rotate-online-key": rotateOnlineKey,
   renew,
   bootstrap,
+  recover,
   upload,
   publish,
   dev,

@@ -44,12 +44,15 @@ import { parseOffline, succinctRolesOf, verifyOfflineSet, verifyOfflineUpdate, t
 import { binsPerRun, isDue, isOverdue, policyFromEnv, staggeredExpiry, type Policy } from "./policy.js";
 import { migrate } from "./schema.js";
 import { SnapshotBytes } from "./snapshot-bytes.js";
-import { targetKeys } from "./target-files.js";
+import { putCreateOnly } from "./create-only.js";
+import { r2Keys, type R2Keys } from "./r2-keys.js";
+import { readRepository, type RecoveredRepository } from "./recover.js";
 import type {
   BootstrapResult,
   Change,
   PublishResult,
   ReceiptView,
+  RecoverResult,
   StatusView,
   SubmitRequest,
   SubmitResult,
@@ -118,6 +121,9 @@ export class Publisher extends DurableObject<Env> {
       if (e instanceof TufError) return { status: "rejected", code: e.code, message: e.message };
       throw e;
     }
+    // An empty Publisher over a bucket that serves this repository (its storage was lost, or a second
+    // deployment): a new bootstrap would give published versions new bytes. `tuf-edge recover` continues it.
+    if ((await this.env.BUCKET.list({ prefix: this.keys.metadataPrefix, limit: 1 })).objects.length > 0) return { status: "bucket_in_use" };
     if (this.isBootstrapped()) return { status: "already_bootstrapped" };
     const succinct = succinctRolesOf(roles.bins.signed);
     const n = succinct.numberOfBins;
@@ -151,6 +157,81 @@ export class Publisher extends DurableObject<Env> {
       () => false, // the alarm resumes it from the recorded progress
     );
     return { status: "bootstrapped", bins: n, snapshot: 1, timestamp: 1, published };
+  }
+
+  /**
+   * Rebuilds an empty Publisher from what R2 serves (src/publisher/recover.ts), then publishes every
+   * bin-n, the snapshot and the timestamp one version above the highest R2 holds under each name.
+   */
+  async recover(at?: number): Promise<RecoverResult> {
+    const now = at ?? Date.now();
+    if (this.isBootstrapped()) return { status: "already_bootstrapped" };
+    let found: RecoveredRepository;
+    try {
+      found = await readRepository(this.env.BUCKET, this.keys, this.policy.onlineExpiryMs);
+      const roles = { root: found.roots[found.roots.length - 1]!, targets: found.targets, bins: found.bins };
+      const named = roles.root.signed.roles.timestamp.keyids;
+      const online = (await this.configuredOnlineKeys()).find((s) => named.includes(s.key.keyid));
+      if (!online) throw new TufError("unknown_key", `root v${roles.root.signed.version} names ${named.join(", ")} for timestamp, but neither ONLINE_KEY nor ONLINE_KEY_NEXT is that key`);
+      await verifyOfflineSet(roles, online.key, new Date(now));
+    } catch (e) {
+      if (e instanceof TufError) return { status: "rejected", code: e.code, message: e.message };
+      throw e;
+    }
+    if (this.isBootstrapped()) return { status: "already_bootstrapped" };
+    const plan = this.ctx.storage.transactionSync(() => this.restore(found, now));
+    this.forgetCaches();
+    const published = await this.drain(clockAt(at)).then(() => true, () => false);
+    return {
+      status: "recovered",
+      found: {
+        root: found.roots.length,
+        targets: found.targets.signed.version,
+        bins: found.bins.signed.version,
+        snapshot: found.snapshot.signed.version,
+        timestamp: found.timestamp.signed.version,
+        artifacts: found.artifacts.length,
+      },
+      snapshot: plan.snapshotVersion,
+      timestamp: plan.timestampVersion,
+      published,
+    };
+  }
+
+  private restore(found: RecoveredRepository, now: number): PublishPlan {
+    const succinct = succinctRolesOf(found.bins.signed);
+    const n = succinct.numberOfBins;
+    const above = (role: string, served: number) => Math.max(found.highest.get(role) ?? 0, served) + 1;
+    this.sql.exec("INSERT INTO repository (id, bit_length, name_prefix, bootstrapped_at) VALUES (1, ?, ?, ?)", succinct.bitLength, succinct.namePrefix, now);
+    for (const root of found.roots) this.storeOfflineRole("root", root);
+    this.storeOfflineRole("targets", found.targets);
+    this.storeOfflineRole("bins", found.bins);
+    const bins: Array<[number, number]> = [];
+    for (let i = 0; i < n; i++) {
+      const role = succinct.roleName(i);
+      const version = above(role, found.snapshot.signed.meta[`${role}.json`]!.version);
+      this.sql.exec("INSERT INTO bins (idx, version, expires) VALUES (?, ?, ?)", i, version, staggeredExpiry(i, n, now, this.policy));
+      bins.push([i, version]);
+    }
+    for (const a of found.artifacts)
+      this.sql.exec(
+        "INSERT INTO artifacts (path, bin, length, hashes, custom) VALUES (?, ?, ?, ?, ?)",
+        a.path, a.bin, a.length, JSON.stringify(a.hashes), a.custom === undefined ? null : JSON.stringify(a.custom),
+      );
+    const expires = now + this.policy.onlineExpiryMs;
+    const plan: PublishPlan = {
+      snapshotVersion: above("snapshot", found.snapshot.signed.version),
+      timestampVersion: found.timestamp.signed.version + 1,
+      referenceTime: now,
+      bins,
+      offline: [],
+      receipts: {},
+      superseded: [],
+    };
+    this.sql.exec("INSERT INTO roles (name, version, expires) VALUES ('snapshot', ?, ?), ('timestamp', ?, ?)", plan.snapshotVersion, expires, plan.timestampVersion, expires);
+    this.insertPlan(plan, "recovery");
+    this.audit(now, "recovery", { root: found.roots.length, timestamp: found.timestamp.signed.version, snapshot: found.snapshot.signed.version, artifacts: found.artifacts.length });
+    return plan;
   }
 
   // ---- RPC: artifacts -------------------------------------------------------
@@ -396,10 +477,10 @@ export class Publisher extends DurableObject<Env> {
       const superseded = new Set<string>();
       for (const item of queued) {
         const prior = this.sql.exec<{ hashes: string }>("SELECT hashes FROM artifacts WHERE path = ?", item.path).toArray()[0];
-        if (prior) for (const key of targetKeys(item.path, JSON.parse(prior.hashes))) superseded.add(key);
+        if (prior) for (const key of this.keys.targetKeys(item.path, JSON.parse(prior.hashes))) superseded.add(key);
         if (item.op === "add")
           // Still listed, so none of its copies may be swept, even if an earlier change superseded them.
-          for (const key of targetKeys(item.path, JSON.parse(item.hashes!))) {
+          for (const key of this.keys.targetKeys(item.path, JSON.parse(item.hashes!))) {
             superseded.delete(key);
             this.sql.exec("DELETE FROM superseded WHERE key = ?", key);
           }
@@ -471,9 +552,9 @@ export class Publisher extends DurableObject<Env> {
       this.writeBins(plan, signers),
       ...plan.offline.filter((role) => role !== "root").map((role) => {
         const { version, body } = this.offlineRoleBody(role);
-        return putJSON(bucket, `metadata/${version}.${role}.json`, body);
+        return putJSON(bucket, this.keys.versioned(role, version), body);
       }),
-      putJSON(bucket, `metadata/${plan.snapshotVersion}.snapshot.json`, snapshotBytes),
+      putJSON(bucket, this.keys.versioned("snapshot", plan.snapshotVersion), snapshotBytes),
     ]);
 
     const timestamp = new Metadata(
@@ -489,7 +570,8 @@ export class Publisher extends DurableObject<Env> {
     const meta = { version: String(plan.timestampVersion), expires: String(this.roleRow("timestamp").expires) };
     for (let attempt = 1; ; attempt++) {
       try {
-        await putJSON(bucket, "metadata/timestamp.json", timestampBytes, meta);
+        // The one mutable name: a plain put.
+        await bucket.put(this.keys.timestamp, timestampBytes, { httpMetadata: { contentType: "application/json" }, customMetadata: meta });
         break;
       } catch (e) {
         if (attempt === TIMESTAMP_PUT_ATTEMPTS) throw e;
@@ -500,7 +582,7 @@ export class Publisher extends DurableObject<Env> {
     // last: until it appears, every file above still verifies under root N.
     if (plan.offline.includes("root")) {
       const { version, body } = this.offlineRoleBody("root");
-      await putJSON(bucket, `metadata/${version}.root.json`, body);
+      await putJSON(bucket, this.keys.versioned("root", version), body);
     }
   }
 
@@ -518,7 +600,7 @@ export class Publisher extends DurableObject<Env> {
       const chunk = plan.bins.slice(start, start + WRITE_CHUNK);
       await mapLimit(chunk, PUT_CONCURRENCY, async ([idx, version]) => {
         const bytes = await this.signBin(idx, version, signers);
-        await putJSON(this.env.BUCKET, `metadata/${version}.${succinct.roleName(idx)}.json`, bytes);
+        await putJSON(this.env.BUCKET, this.keys.versioned(succinct.roleName(idx), version), bytes);
       });
       this.sql.exec("UPDATE publishes SET bins_written = ? WHERE timestamp_version = ?", start + chunk.length, plan.timestampVersion);
     }
@@ -531,11 +613,11 @@ export class Publisher extends DurableObject<Env> {
     // Files the new state no longer references; kept for the retention window (PEP 458 §Cleaning up old metadata).
     const superseded = [
       ...plan.superseded,
-      ...plan.bins.filter(([, v]) => v > 1).map(([idx, v]) => `metadata/${v - 1}.${succinct.roleName(idx)}.json`),
-      ...(plan.snapshotVersion > 1 ? [`metadata/${plan.snapshotVersion - 1}.snapshot.json`] : []),
+      ...plan.bins.filter(([, v]) => v > 1).map(([idx, v]) => this.keys.versioned(succinct.roleName(idx), v - 1)),
+      ...(plan.snapshotVersion > 1 ? [this.keys.versioned("snapshot", plan.snapshotVersion - 1)] : []),
       ...plan.offline
         .filter((role) => role !== "root") // PEP 458: old root versions are never deleted.
-        .map((role) => `metadata/${this.currentVersion(role) - 1}.${role}.json`),
+        .map((role) => this.keys.versioned(role, this.currentVersion(role) - 1)),
     ];
     this.ctx.storage.transactionSync(() => {
       this.sql.exec("UPDATE publishes SET committed_at = ? WHERE timestamp_version = ?", committedAt, plan.timestampVersion);
@@ -656,6 +738,11 @@ export class Publisher extends DurableObject<Env> {
   }
 
   // ---- storage helpers ------------------------------------------------------
+
+  /** Read from env each time: the repository's name scopes every R2 key. */
+  private get keys(): R2Keys {
+    return r2Keys(this.env);
+  }
 
   private isBootstrapped(): boolean {
     return this.sql.exec("SELECT 1 FROM repository").toArray().length > 0;
@@ -808,11 +895,9 @@ function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-async function putJSON(bucket: R2Bucket, key: string, bytes: Uint8Array, customMetadata?: Record<string, string>): Promise<void> {
-  await bucket.put(key, bytes, {
-    httpMetadata: { contentType: "application/json" },
-    customMetadata,
-  });
+/** Versioned metadata: create-only, so no storage accident can give a published version other bytes. */
+function putJSON(bucket: R2Bucket, key: string, bytes: Uint8Array): Promise<void> {
+  return putCreateOnly(bucket, key, bytes, { httpMetadata: { contentType: "application/json" } });
 }
 
 async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {

@@ -33,6 +33,20 @@ export type BootstrapResult =
   /** `published` is false when publishing goes on in the alarm (it stopped at the invocation's limits). */
   | { status: "bootstrapped"; bins: number; snapshot: number; timestamp: number; published: boolean }
   | { status: "already_bootstrapped" }
+  /** The Publisher's storage is empty but R2 already serves this repository: recover instead. */
+  | { status: "bucket_in_use" }
+  | { status: "rejected"; code: string; message: string };
+
+export type RecoverResult =
+  | {
+      status: "recovered";
+      /** What R2 served, and the versions the recovery publish continues with. */
+      found: { root: number; targets: number; bins: number; snapshot: number; timestamp: number; artifacts: number };
+      snapshot: number;
+      timestamp: number;
+      published: boolean;
+    }
+  | { status: "already_bootstrapped" }
   | { status: "rejected"; code: string; message: string };
 
 export type PublishResult = { status: "published"; timestamp: number; snapshot: number } | { status: "unchanged" };

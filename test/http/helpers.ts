@@ -96,15 +96,15 @@ export interface RepoState {
  * exports.default.fetch makes the next one slower in the test harness, so state checks spare them.
  */
 export async function repoState(): Promise<RepoState> {
-  const object = await env.BUCKET.get("metadata/timestamp.json");
-  expect(object, "metadata/timestamp.json in R2").not.toBeNull();
+  const object = await env.BUCKET.get("default/metadata/timestamp.json");
+  expect(object, "default/metadata/timestamp.json in R2").not.toBeNull();
   const timestamp = await object!.text();
   const status = await getStatus();
   return { timestamp, timestampVersion: status.roles.timestamp.version, queueDepth: status.queue_depth, artifacts: status.artifacts };
 }
 
 export async function metadataKeys(): Promise<string[]> {
-  const listed = await env.BUCKET.list({ prefix: "metadata/" });
+  const listed = await env.BUCKET.list({ prefix: "default/metadata/" });
   return listed.objects.map((o) => o.key);
 }
 

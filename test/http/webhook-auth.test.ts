@@ -78,7 +78,7 @@ describe("a repository that is not bootstrapped", () => {
     const res = await fetchWorker("/api/v1/targets/early/hello.txt?wait=true", { method: "PUT", headers: adminHeaders, body: "early bytes" });
     await expectError(res, 409, "not_bootstrapped");
     // A refused request changes nothing: the plain name must not be published outside signed metadata.
-    expect(await env.BUCKET.head("targets/early/hello.txt")).toBeNull();
+    expect(await env.BUCKET.head("default/targets/early/hello.txt")).toBeNull();
     expect((await fetchWorker("/targets/early/hello.txt")).status).toBe(404);
   });
 
@@ -237,7 +237,7 @@ describe("a repository that is not bootstrapped", () => {
     ])("refuse PUT /api/v1/targets/<path> that $rule with 401 unauthorized and store nothing", async ({ headers }) => {
       const res = await fetchWorker("/api/v1/targets/noauth/hello.txt", { method: "PUT", headers, body: "bytes" });
       await expectError(res, 401, "unauthorized");
-      expect((await env.BUCKET.list({ prefix: "targets/noauth/" })).objects).toEqual([]);
+      expect((await env.BUCKET.list({ prefix: "default/targets/noauth/" })).objects).toEqual([]);
     });
   });
 });

@@ -9,7 +9,8 @@ import { requireAdmin, verifyWebhookSignature } from "../auth.js";
 import { ApiError } from "../errors.js";
 import { publisherOf } from "../publisher-stub.js";
 import { decodePath } from "./targets.js";
-import { consistentTargetKey, plainTargetKey } from "../../publisher/target-files.js";
+import { putCreateOnly } from "../../publisher/create-only.js";
+import { r2Keys } from "../../publisher/r2-keys.js";
 import { parseArtifactChanges, parseJSON, parseOfflineRoles, readBody, validatePath } from "../validate.js";
 
 /** Largest file `PUT /api/v1/targets/<path>` hashes in memory. */
@@ -26,6 +27,19 @@ export const api = new Hono<{ Bindings: Env }>()
         return c.json(result, 201);
       case "already_bootstrapped":
         throw new ApiError(409, "already_bootstrapped", "this repository is already bootstrapped; upload new offline roles with POST /api/v1/metadata");
+      case "bucket_in_use":
+        throw new ApiError(409, "repository_in_bucket", "R2 already holds this repository's metadata; a new bootstrap would reuse its versions. Run tuf-edge recover to continue it");
+      case "rejected":
+        throw new ApiError(422, result.code, result.message);
+    }
+  })
+  .post("/recover", requireAdmin, async (c) => {
+    const result = await publisherOf(c.env).recover();
+    switch (result.status) {
+      case "recovered":
+        return c.json(result, 200);
+      case "already_bootstrapped":
+        throw new ApiError(409, "already_bootstrapped", "this Publisher already holds the repository; there is nothing to recover");
       case "rejected":
         throw new ApiError(422, result.code, result.message);
     }
@@ -65,10 +79,11 @@ export const api = new Hono<{ Bindings: Env }>()
     const path = validatePath(decodePath(new URL(c.req.url).pathname.replace(/^\/api\/v1\/targets\//, "")) ?? 0, "path");
     const bytes = await readBody(c.req.raw, MAX_HOSTED_TARGET_BYTES);
     const hashes = await digestHex(bytes, ["sha256", "sha512"]);
-    const put = (key: string) => c.env.BUCKET.put(key, bytes, { httpMetadata: { contentType: "application/octet-stream" } });
+    const keys = r2Keys(c.env);
+    const httpMetadata = { contentType: "application/octet-stream" };
     // TUF spec 6.2.1: one identical copy per listed hash. Their names come from
     // the content, so writing them before the request is accepted replaces nothing.
-    await Promise.all(Object.values(hashes).map((h) => put(consistentTargetKey(path, h))));
+    await Promise.all(Object.values(hashes).map((h) => putCreateOnly(c.env.BUCKET, keys.consistentTarget(path, h), bytes, { httpMetadata })));
     const result = await publisherOf(c.env).submit({
       changes: [{ op: "add", path, length: bytes.length, hashes }],
       bodySha256: hashes.sha256!,
@@ -76,7 +91,7 @@ export const api = new Hono<{ Bindings: Env }>()
       wait: c.req.query("wait") === "true",
     });
     // The plain name, for clients without TUF, changes only once the change is accepted.
-    if (result.status === "queued" || result.status === "published") await put(plainTargetKey(path));
+    if (result.status === "queued" || result.status === "published") await c.env.BUCKET.put(keys.plainTarget(path), bytes, { httpMetadata });
     return submitResponse(c, result);
   })
   .get("/status", async (c) => {
