@@ -41,7 +41,10 @@ import {
   type JSONObject,
 } from "../tuf/index.js";
 import { parseOffline, succinctRolesOf, verifyOfflineSet, verifyOfflineUpdate, type OfflineRoles } from "./offline.js";
-import { binsPerRun, isDue, isOverdue, policyFromEnv, staggeredExpiry, type Policy } from "./policy.js";
+import { binsPerRun, isDue, isOverdue, staggeredExpiry, type Policy } from "./policy.js";
+import { settingsFromEnv, type Settings } from "./config.js";
+import { healthProblems } from "./health.js";
+import { PublishState } from "./publish-state.js";
 import { migrate } from "./schema.js";
 import { SnapshotBytes } from "./snapshot-bytes.js";
 import { putCreateOnly } from "./create-only.js";
@@ -50,6 +53,7 @@ import { readRepository, type RecoveredRepository } from "./recover.js";
 import type {
   BootstrapResult,
   Change,
+  HealthView,
   PublishResult,
   ReceiptView,
   RecoverResult,
@@ -89,6 +93,8 @@ interface PublishPlan {
 export class Publisher extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private readonly policy: Policy;
+  private readonly settings: Settings;
+  private readonly state: PublishState;
   private signers?: Promise<Ed25519Signer[]>;
   private layout?: { succinct: SuccinctRoles; snapshot: SnapshotBytes };
   private draining?: Promise<PublishResult>;
@@ -97,7 +103,10 @@ export class Publisher extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    this.policy = policyFromEnv(env);
+    // A bad [vars] combination must not make every call throw: it is reported by health and refuses publishing.
+    this.settings = settingsFromEnv(env);
+    this.policy = this.settings.policy;
+    this.state = new PublishState(this.sql, ctx.storage.kv);
     ctx.blockConcurrencyWhile(async () => migrate(this.sql, Date.now()));
   }
 
@@ -300,7 +309,14 @@ export class Publisher extends DurableObject<Env> {
     const now = at ?? Date.now();
     if (!this.isBootstrapped()) return { status: "not_bootstrapped" };
     return this.exclusive(async () => {
-      await this.finishPendingPlan();
+      try {
+        await this.finishPendingPlan();
+      } catch (e) {
+        const message = errorMessage(e);
+        this.state.failed(Date.now(), message);
+        const plan = this.pendingPlan();
+        return { status: "unavailable", code: "publish_failing", message: `the publish of timestamp v${plan?.timestampVersion} cannot finish, so nothing can be published on top of it: ${message}` };
+      }
       const enc = new TextEncoder();
       let verified: Awaited<ReturnType<typeof verifyOfflineUpdate>>;
       let update: Partial<OfflineRoles>;
@@ -369,38 +385,33 @@ export class Publisher extends DurableObject<Env> {
     await this.drain(Date.now);
   }
 
-  async status(at?: number): Promise<StatusView | undefined> {
+  /** Served versions, the publish in flight, failures and the queue: a few indexed lookups, so health stays cheap. */
+  async health(at?: number): Promise<HealthView | undefined> {
     const now = at ?? Date.now();
     if (!this.isBootstrapped()) return undefined;
-    const roles = this.sql.exec<{ name: string; version: number; expires: number }>("SELECT name, version, expires FROM roles").toArray();
-    const view = (r: { version: number; expires: number }) => ({
-      version: r.version,
-      expires: new Date(r.expires).toISOString(),
-      seconds_left: Math.floor((r.expires - now) / 1000),
-    });
-    const byName = Object.fromEntries(roles.map((r) => [r.name, view(r)]));
-    const oldest = this.sql.exec<{ idx: number; version: number; expires: number }>(
-      "SELECT idx, version, expires FROM bins ORDER BY expires ASC LIMIT 1",
-    ).one();
-    const last = this.sql
-      .exec<{ committed_at: number }>("SELECT committed_at FROM publishes WHERE committed_at IS NOT NULL ORDER BY timestamp_version DESC LIMIT 1")
-      .toArray()[0];
-    const oldestQueued = this.sql.exec<{ at: number | null }>(
-      "SELECT MIN(r.received_at) AS at FROM queue q JOIN receipts r ON r.id = q.receipt",
-    ).one().at;
+    const { succinct } = this.currentLayout();
+    const served = this.state.served(now, (idx) => succinct.roleName(idx));
+    const inFlight = this.state.inFlight(now);
+    const failing = this.state.failure();
+    const queue = this.state.queue(now);
+    const problems = healthProblems({ served, inFlight, failing, oldestQueuedSeconds: queue.oldestSeconds }, this.settings);
     return {
-      roles: {
-        timestamp: byName.timestamp!,
-        snapshot: byName.snapshot!,
-        oldest_bin: { role: this.currentLayout().succinct.roleName(oldest.idx), ...view(oldest) },
-        bins: byName.bins!,
-        targets: byName.targets!,
-        root: byName.root!,
-      },
-      last_publish: last ? new Date(last.committed_at).toISOString() : null,
-      queue_depth: this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM queue").one().n,
-      oldest_queued_seconds: oldestQueued === null ? null : Math.floor((now - oldestQueued) / 1000),
-      publishing: this.pendingPlan() !== undefined,
+      ok: problems.length === 0,
+      problems,
+      ...served,
+      in_flight: inFlight,
+      failing,
+      queue_depth: queue.depth,
+      oldest_queued_seconds: queue.oldestSeconds,
+    };
+  }
+
+  async status(at?: number): Promise<StatusView | undefined> {
+    const health = await this.health(at);
+    if (!health) return undefined;
+    return {
+      ...health,
+      publishing: health.in_flight !== null,
       artifacts: this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM artifacts").one().n,
       bins: this.currentLayout().succinct.numberOfBins,
     };
@@ -416,6 +427,7 @@ export class Publisher extends DurableObject<Env> {
   private drain(clock: () => number, renewDue = false): Promise<PublishResult> {
     this.draining ??= this.exclusive(async () => {
       try {
+        if (this.settings.problems.length > 0) throw new Error(`the Worker's settings are invalid: ${this.settings.problems.join("; ")}`);
         let last: PublishResult = { status: "unchanged" };
         // Due bins are the cron run's work, bounded per run: only its first publish takes them.
         // Other publishes re-sign what they touch, plus any overdue bin (the floor comes first).
@@ -427,8 +439,9 @@ export class Publisher extends DurableObject<Env> {
         await this.ctx.storage.deleteAlarm();
         return last;
       } catch (e) {
+        this.state.failed(Date.now(), errorMessage(e));
         await this.ctx.storage.setAlarm(Date.now() + RETRY_MS);
-        console.error(JSON.stringify({ event: "publish_failed", error: e instanceof Error ? e.message : String(e) }));
+        console.error(JSON.stringify({ event: "publish_failed", error: errorMessage(e) }));
         throw e;
       } finally {
         this.draining = undefined;
@@ -621,6 +634,7 @@ export class Publisher extends DurableObject<Env> {
     ];
     this.ctx.storage.transactionSync(() => {
       this.sql.exec("UPDATE publishes SET committed_at = ? WHERE timestamp_version = ?", committedAt, plan.timestampVersion);
+      this.state.committed(committedAt);
       for (const key of superseded) this.sql.exec("INSERT OR IGNORE INTO superseded (key, since) VALUES (?, ?)", key, committedAt);
       for (const [id, bins] of Object.entries(plan.receipts)) {
         const result = {
@@ -690,8 +704,11 @@ export class Publisher extends DurableObject<Env> {
       const signers = (await this.configuredOnlineKeys()).filter((s) => named.has(s.key.keyid));
       // Signing only with keys the current root has dropped would publish files no client accepts:
       // fail instead, so the alarm retries and /healthz reports the roles running out.
-      if (!signers.some((s) => roots[0]!.roles.timestamp.keyids.includes(s.key.keyid)))
-        throw new Error(`no configured online key (ONLINE_KEY, ONLINE_KEY_NEXT) is the key root v${roots[0]!.version} names for timestamp`);
+      if (!signers.some((s) => roots[0]!.roles.timestamp.keyids.includes(s.key.keyid))) {
+        const both = !!this.env.ONLINE_KEY_NEXT && !!this.env.ONLINE_KEY;
+        const wanted = roots[0]!.roles.timestamp.keyids.map((k) => `${k.slice(0, 8)}…`).join(", ");
+        throw new Error(`${both ? "neither ONLINE_KEY nor ONLINE_KEY_NEXT is" : this.env.ONLINE_KEY_NEXT ? "ONLINE_KEY_NEXT is not" : "ONLINE_KEY is not"} the key root v${roots[0]!.version} names for timestamp (${wanted}); set ONLINE_KEY to that key's seed (docs/operations.md section 7)`);
+      }
       return signers.sort((a, b) => (a.key.keyid < b.key.keyid ? -1 : 1));
     })().catch((e) => {
       this.signers = undefined;
@@ -790,7 +807,9 @@ export class Publisher extends DurableObject<Env> {
       this.ctx.waitUntil(work.catch(() => undefined));
     }
     const view = await this.receipt(id);
-    return view!.status === "published" ? { ...view!, status: "published" } : { status: "queued", receipt: id };
+    if (view!.status === "published") return { ...view!, status: "published" };
+    const failing = this.state.failure();
+    return failing ? { status: "queued", receipt: id, problem: `publishing is failing since ${failing.since}: ${failing.error}` } : { status: "queued", receipt: id };
   }
 
   private pendingPlan(): PublishPlan | undefined {
@@ -908,6 +927,8 @@ async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => 
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
+
+const errorMessage = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 /** A fixed reference time when the caller gives one, else the real clock. */
 const clockAt = (at: number | undefined): (() => number) => (at === undefined ? Date.now : () => at);

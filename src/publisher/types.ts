@@ -26,6 +26,8 @@ export type ReceiptView = PublishedReceipt | { receipt: string; status: "queued"
 
 export type SubmitResult =
   | ReceiptView
+  /** Accepted and durable, but publishing is failing: `problem` says why (as /healthz does). */
+  | { receipt: string; status: "queued"; problem: string }
   | { status: "not_bootstrapped" }
   | { status: "idempotency_conflict" };
 
@@ -57,7 +59,8 @@ export interface RoleStatus {
   seconds_left: number;
 }
 
-export interface StatusView {
+/** What clients are served: changed only when a publish commits (timestamp.json written). */
+export interface ServedView {
   roles: {
     timestamp: RoleStatus;
     snapshot: RoleStatus;
@@ -67,8 +70,41 @@ export interface StatusView {
     root: RoleStatus;
   };
   last_publish: string | null;
+}
+
+/** The publish reserved but not yet committed. */
+export interface InFlightView {
+  timestamp: number;
+  snapshot: number;
+  bins: number;
+  reason: string;
+  /** When it was reserved, and how long ago. */
+  since: string;
+  seconds: number;
+  /** Age of the oldest change it carries (null for renewals and offline-role updates). */
+  oldest_change_seconds: number | null;
+}
+
+/** The current streak of failed publish attempts; cleared by the next commit. */
+export interface FailureView {
+  timestamp: number | null;
+  since: string;
+  last_attempt: string;
+  attempts: number;
+  error: string;
+}
+
+/** /healthz: cheap to compute, never waits for a publish. */
+export interface HealthView extends ServedView {
+  ok: boolean;
+  problems: string[];
+  in_flight: InFlightView | null;
+  failing: FailureView | null;
   queue_depth: number;
   oldest_queued_seconds: number | null;
+}
+
+export interface StatusView extends HealthView {
   publishing: boolean;
   artifacts: number;
   bins: number;
@@ -77,4 +113,6 @@ export interface StatusView {
 export type UpdateResult =
   | { status: "published" | "publishing"; timestamp: number; snapshot: number; roles: { root: number; targets: number; bins: number } }
   | { status: "not_bootstrapped" }
-  | { status: "rejected"; code: string; message: string };
+  | { status: "rejected"; code: string; message: string }
+  /** The Publisher cannot finish the publish in flight (e.g. no usable online key), so nothing can go on top of it. */
+  | { status: "unavailable"; code: string; message: string };

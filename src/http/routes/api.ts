@@ -8,6 +8,7 @@ import type { ReceiptView, SubmitResult } from "../../publisher/types.js";
 import { requireAdmin, verifyWebhookSignature } from "../auth.js";
 import { ApiError } from "../errors.js";
 import { publisherOf } from "../publisher-stub.js";
+import { requireUsableSettings } from "../settings-guard.js";
 import { decodePath } from "./targets.js";
 import { putCreateOnly } from "../../publisher/create-only.js";
 import { r2Keys } from "../../publisher/r2-keys.js";
@@ -19,6 +20,7 @@ export const MAX_HOSTED_TARGET_BYTES = 64 * 1024 * 1024;
 type Ctx = Context<{ Bindings: Env }>;
 
 export const api = new Hono<{ Bindings: Env }>()
+  .use("*", requireUsableSettings)
   .post("/bootstrap", requireAdmin, async (c) => {
     const { root, targets, bins } = parseOfflineRoles(parseJSON(await readBody(c.req.raw)), "all");
     const result = await publisherOf(c.env).bootstrap({ root: root!, targets: targets!, bins: bins! });
@@ -56,6 +58,8 @@ export const api = new Hono<{ Bindings: Env }>()
         throw new ApiError(409, "not_bootstrapped", "this repository is not bootstrapped yet: run tuf-edge bootstrap");
       case "rejected":
         throw new ApiError(422, result.code, result.message);
+      case "unavailable":
+        throw new ApiError(503, result.code, result.message);
     }
   })
   .post("/artifacts", async (c) => {
@@ -116,6 +120,7 @@ function submitResponse(c: Ctx, result: SubmitResult): Response {
     case "published":
       return c.json(result satisfies ReceiptView, 200);
     case "queued":
-      return c.json({ receipt: result.receipt, status: "queued" }, 202);
+      // Accepted and durable either way; `problem` tells the sender why it is not published yet.
+      return c.json({ receipt: result.receipt, status: "queued", ...("problem" in result ? { problem: result.problem } : {}) }, 202);
   }
 }
