@@ -10,5 +10,7 @@ declare namespace Cloudflare {
     WEBHOOK_SECRET: string;
     /** Bearer token of the admin API. */
     ADMIN_TOKEN: string;
+    /** Test-only: a publish step at which the Publisher stops, for crash tests (src/publisher/crash-point.ts). Never set in production. */
+    CRASH_AT?: string;
   }
 }

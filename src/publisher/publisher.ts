@@ -43,6 +43,7 @@ import {
 import { parseOffline, succinctRolesOf, verifyOfflineSet, verifyOfflineUpdate, type OfflineRoles } from "./offline.js";
 import { binsPerRun, isDue, isOverdue, staggeredExpiry, type Policy } from "./policy.js";
 import { settingsFromEnv, type Settings } from "./config.js";
+import { crashPoint } from "./crash-point.js";
 import { healthProblems } from "./health.js";
 import { PublishState } from "./publish-state.js";
 import { migrate } from "./schema.js";
@@ -160,6 +161,8 @@ export class Publisher extends DurableObject<Env> {
       this.insertPlan(plan, "bootstrap");
       this.audit(now, "bootstrap", { root: 1, bins: n, bit_length: succinct.bitLength });
     });
+    // If the process dies mid-publish, the alarm is what resumes the reservation.
+    await this.ctx.storage.setAlarm(Date.now() + RETRY_MS);
     this.forgetCaches();
     const published = await this.drain(clockAt(at)).then(
       () => true,
@@ -363,6 +366,7 @@ export class Publisher extends DurableObject<Env> {
         this.audit(now, "offline_roles", Object.fromEntries(changed.map((r) => [r, update[r]!.signed.version])));
         return planned;
       });
+      await this.ctx.storage.setAlarm(Date.now() + RETRY_MS);
       this.forgetCaches();
       const published = await this.finishPendingPlan().then(
         () => true,
@@ -467,8 +471,11 @@ export class Publisher extends DurableObject<Env> {
   }
 
   private async publishOnce(now: number, renewDue: boolean): Promise<PublishResult> {
-    const plan = this.pendingPlan() ?? this.begin(now, renewDue);
+    const pending = this.pendingPlan();
+    const plan = pending ?? this.begin(now, renewDue);
     if (!plan) return { status: "unchanged" };
+    // A renewal from the cron has no alarm set yet; a crash must not wait for the next cron run.
+    if (!pending) await this.ctx.storage.setAlarm(Date.now() + RETRY_MS);
     await this.write(plan);
     this.commit(plan);
     return { status: "published", timestamp: plan.timestampVersion, snapshot: plan.snapshotVersion };
@@ -554,6 +561,7 @@ export class Publisher extends DurableObject<Env> {
 
   /** Writes the plan's files to R2: bin-n, offline roles, snapshot, and timestamp.json last. */
   private async write(plan: PublishPlan): Promise<void> {
+    await crashPoint(this.env, this.ctx.storage, "after-begin");
     const { snapshot } = this.currentLayout();
     const signers = await this.onlineSigners();
     const bucket = this.env.BUCKET;
@@ -569,6 +577,7 @@ export class Publisher extends DurableObject<Env> {
       }),
       putJSON(bucket, this.keys.versioned("snapshot", plan.snapshotVersion), snapshotBytes),
     ]);
+    await crashPoint(this.env, this.ctx.storage, "after-snapshot");
 
     const timestamp = new Metadata(
       new Timestamp(
@@ -591,11 +600,13 @@ export class Publisher extends DurableObject<Env> {
         await new Promise((r) => setTimeout(r, 1_000));
       }
     }
+    await crashPoint(this.env, this.ctx.storage, "after-timestamp");
     // Clients fetch N+1.root.json before timestamp.json, so a new root goes
     // last: until it appears, every file above still verifies under root N.
     if (plan.offline.includes("root")) {
       const { version, body } = this.offlineRoleBody("root");
       await putJSON(bucket, this.keys.versioned("root", version), body);
+      await crashPoint(this.env, this.ctx.storage, "after-root");
     }
   }
 
@@ -614,6 +625,7 @@ export class Publisher extends DurableObject<Env> {
       await mapLimit(chunk, PUT_CONCURRENCY, async ([idx, version]) => {
         const bytes = await this.signBin(idx, version, signers);
         await putJSON(this.env.BUCKET, this.keys.versioned(succinct.roleName(idx), version), bytes);
+        await crashPoint(this.env, this.ctx.storage, "bins-partial");
       });
       this.sql.exec("UPDATE publishes SET bins_written = ? WHERE timestamp_version = ?", start + chunk.length, plan.timestampVersion);
     }
@@ -748,6 +760,7 @@ export class Publisher extends DurableObject<Env> {
         .map((r) => r.key);
       if (keys.length === 0) return;
       await this.env.BUCKET.delete(keys);
+      await crashPoint(this.env, this.ctx.storage, "sweep");
       this.ctx.storage.transactionSync(() => {
         for (const key of keys) this.sql.exec("DELETE FROM superseded WHERE key = ?", key);
       });
