@@ -40,6 +40,7 @@ import {
   utf8,
   type JSONObject,
 } from "../tuf/index.js";
+import { assertWithinClientLimit, BIN_ENVELOPE_BYTES, CLIENT_MAX_BYTES, entryBytes, RoleTooLarge, WARN_FRACTION } from "./client-limits.js";
 import { parseOffline, succinctRolesOf, verifyOfflineSet, verifyOfflineUpdate, type OfflineRoles } from "./offline.js";
 import { binsPerRun, isDue, isOverdue, policyFromEnv, staggeredExpiry, type Policy } from "./policy.js";
 import { migrate } from "./schema.js";
@@ -173,16 +174,22 @@ export class Publisher extends DurableObject<Env> {
       }
     }
     const id = crypto.randomUUID();
-    this.ctx.storage.transactionSync(() => {
-      this.sql.exec(
-        "INSERT INTO receipts (id, idempotency_key, body_sha256, received_at) VALUES (?, ?, ?, ?)",
-        id,
-        request.idempotencyKey ?? null,
-        request.bodySha256,
-        now,
-      );
-      for (const change of request.changes) this.enqueue(id, change, succinct);
-    });
+    try {
+      this.ctx.storage.transactionSync(() => {
+        this.sql.exec(
+          "INSERT INTO receipts (id, idempotency_key, body_sha256, received_at) VALUES (?, ?, ?, ?)",
+          id,
+          request.idempotencyKey ?? null,
+          request.bodySha256,
+          now,
+        );
+        for (const change of request.changes) this.enqueue(id, change, succinct);
+      });
+    } catch (e) {
+      // The transaction rolled back: the request changed nothing.
+      if (e instanceof RoleTooLarge) return { status: "rejected", code: "role_too_large", message: `${e.message}; see "A bin is nearly full" in docs/operations.md` };
+      throw e;
+    }
     await this.ctx.storage.setAlarm(now + RETRY_MS);
     return this.awaitReceipt(id, request.wait, clockAt(at));
   }
@@ -304,9 +311,9 @@ export class Publisher extends DurableObject<Env> {
     const last = this.sql
       .exec<{ committed_at: number }>("SELECT committed_at FROM publishes WHERE committed_at IS NOT NULL ORDER BY timestamp_version DESC LIMIT 1")
       .toArray()[0];
-    const oldestQueued = this.sql.exec<{ at: number | null }>(
-      "SELECT MIN(r.received_at) AS at FROM queue q JOIN receipts r ON r.id = q.receipt",
-    ).one().at;
+    // The queue is FIFO: its head is the oldest change. Counters, not COUNT(*): status is public.
+    const oldestQueued =
+      this.sql.exec<{ at: number }>("SELECT r.received_at AS at FROM queue q JOIN receipts r ON r.id = q.receipt ORDER BY q.seq LIMIT 1").toArray()[0]?.at ?? null;
     return {
       roles: {
         timestamp: byName.timestamp!,
@@ -317,11 +324,12 @@ export class Publisher extends DurableObject<Env> {
         root: byName.root!,
       },
       last_publish: last ? new Date(last.committed_at).toISOString() : null,
-      queue_depth: this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM queue").one().n,
+      queue_depth: this.counter("queued"),
       oldest_queued_seconds: oldestQueued === null ? null : Math.floor((now - oldestQueued) / 1000),
       publishing: this.pendingPlan() !== undefined,
-      artifacts: this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM artifacts").one().n,
+      artifacts: this.counter("artifacts"),
       bins: this.currentLayout().succinct.numberOfBins,
+      warnings: this.sizeWarnings(),
     };
   }
 
@@ -386,7 +394,7 @@ export class Publisher extends DurableObject<Env> {
     const p = this.policy;
     return this.ctx.storage.transactionSync(() => {
       const queued = this.sql
-        .exec<{ seq: number; receipt: string; op: string; path: string; bin: number; length: number | null; hashes: string | null; custom: string | null }>(
+        .exec<{ seq: number; receipt: string; op: string; path: string; bin: number; length: number | null; hashes: string | null; custom: string | null; size: number | null }>(
           "SELECT * FROM queue ORDER BY seq LIMIT ?",
           MAX_BATCH,
         )
@@ -395,7 +403,12 @@ export class Publisher extends DurableObject<Env> {
       const receipts: Record<string, number[]> = {};
       const superseded = new Set<string>();
       for (const item of queued) {
-        const prior = this.sql.exec<{ hashes: string }>("SELECT hashes FROM artifacts WHERE path = ?", item.path).toArray()[0];
+        const prior = this.sql
+          .exec<{ hashes: string; size: number }>("SELECT hashes, size FROM artifacts WHERE bin = ? AND path = ?", item.bin, item.path)
+          .toArray()[0];
+        const size = item.op === "add" ? item.size! : 0;
+        this.sql.exec("UPDATE bins SET bytes = bytes + ?, queued_bytes = queued_bytes - ? WHERE idx = ?", size - (prior?.size ?? 0), size, item.bin);
+        this.bumpCounter("artifacts", (item.op === "add" ? 1 : 0) - (prior ? 1 : 0));
         if (prior) for (const key of targetKeys(item.path, JSON.parse(prior.hashes))) superseded.add(key);
         if (item.op === "add")
           // Still listed, so none of its copies may be swept, even if an earlier change superseded them.
@@ -405,15 +418,18 @@ export class Publisher extends DurableObject<Env> {
           }
         if (item.op === "add")
           this.sql.exec(
-            "INSERT INTO artifacts (path, bin, length, hashes, custom) VALUES (?, ?, ?, ?, ?) " +
-              "ON CONFLICT (path) DO UPDATE SET length = excluded.length, hashes = excluded.hashes, custom = excluded.custom",
-            item.path, item.bin, item.length, item.hashes, item.custom,
+            "INSERT INTO artifacts (bin, path, length, hashes, custom, size) VALUES (?, ?, ?, ?, ?, ?) " +
+              "ON CONFLICT (bin, path) DO UPDATE SET length = excluded.length, hashes = excluded.hashes, custom = excluded.custom, size = excluded.size",
+            item.bin, item.path, item.length, item.hashes, item.custom, item.size,
           );
-        else this.sql.exec("DELETE FROM artifacts WHERE path = ?", item.path);
+        else this.sql.exec("DELETE FROM artifacts WHERE bin = ? AND path = ?", item.bin, item.path);
         touched.add(item.bin);
         (receipts[item.receipt] ??= []).push(item.bin);
       }
-      if (queued.length > 0) this.sql.exec("DELETE FROM queue WHERE seq <= ?", queued[queued.length - 1]!.seq);
+      if (queued.length > 0) {
+        this.sql.exec("DELETE FROM queue WHERE seq <= ?", queued[queued.length - 1]!.seq);
+        this.bumpCounter("queued", -queued.length);
+      }
 
       // PEP 458 §Metadata Expiry Times: bin-n expire daily, so they are re-signed
       // on a rolling schedule. Overdue bins are always renewed; due ones up to the per-run bound.
@@ -466,6 +482,7 @@ export class Publisher extends DurableObject<Env> {
 
     const snapshotExpires = new Date(this.roleRow("snapshot").expires);
     const snapshotBytes = await envelope(snapshot.signedBytes(plan.snapshotVersion, snapshotExpires), signers);
+    assertWithinClientLimit("snapshot", "snapshot", snapshotBytes.length);
     // Bins, offline roles and the snapshot are independent new names; only timestamp.json must wait for all of them.
     await Promise.all([
       this.writeBins(plan, signers),
@@ -484,6 +501,7 @@ export class Publisher extends DurableObject<Env> {
     );
     const timestampBytes = (await signAll(timestamp, signers)).toBytes();
     await selfCheck("timestamp", timestampBytes, signers);
+    assertWithinClientLimit("timestamp", "timestamp", timestampBytes.length);
     // The commit point: every file it references is already in R2. R2 takes one
     // write per second to a key, so a refused write is retried after a second.
     const meta = { version: String(plan.timestampVersion), expires: String(this.roleRow("timestamp").expires) };
@@ -566,7 +584,7 @@ export class Publisher extends DurableObject<Env> {
   private async signBin(idx: number, version: number, signers: readonly Ed25519Signer[]): Promise<Uint8Array> {
     const rows = this.sql
       .exec<{ path: string; length: number; hashes: string; custom: string | null }>(
-        "SELECT path, length, hashes, custom FROM artifacts WHERE bin = ? ORDER BY path",
+        "SELECT path, length, hashes, custom FROM artifacts WHERE bin = ?",
         idx,
       )
       .toArray();
@@ -580,6 +598,7 @@ export class Publisher extends DurableObject<Env> {
     const expires = this.sql.exec<{ expires: number }>("SELECT expires FROM bins WHERE idx = ?", idx).one().expires;
     const md = await signAll(new Metadata(new Targets({ version, expires: new Date(expires) }, targets)), signers);
     const bytes = md.toBytes();
+    assertWithinClientLimit("targets", this.currentLayout().succinct.roleName(idx), bytes.length);
     await selfCheck("targets", bytes, signers);
     return bytes;
   }
@@ -677,19 +696,27 @@ export class Publisher extends DurableObject<Env> {
 
   private enqueue(receipt: string, change: Change, succinct: SuccinctRoles): void {
     const bin = succinct.binIndexFor(change.path);
+    this.bumpCounter("queued", 1);
     if (change.op === "remove") {
       this.sql.exec("INSERT INTO queue (receipt, op, path, bin) VALUES (?, 'remove', ?, ?)", receipt, change.path, bin);
       return;
     }
+    const size = entryBytes(change.path, change.length, change.hashes, change.custom);
     this.sql.exec(
-      "INSERT INTO queue (receipt, op, path, bin, length, hashes, custom) VALUES (?, 'add', ?, ?, ?, ?, ?)",
+      "INSERT INTO queue (receipt, op, path, bin, length, hashes, custom, size) VALUES (?, 'add', ?, ?, ?, ?, ?, ?)",
       receipt,
       change.path,
       bin,
       change.length,
       JSON.stringify(change.hashes),
       change.custom === undefined ? null : JSON.stringify(change.custom),
+      size,
     );
+    // Counted as if nothing queued replaces anything: a bound from above, so no accepted change can overfill a bin.
+    const { bytes } = this.sql
+      .exec<{ bytes: number }>("UPDATE bins SET queued_bytes = queued_bytes + ? WHERE idx = ? RETURNING bytes + queued_bytes AS bytes", size, bin)
+      .one();
+    assertWithinClientLimit("targets", succinct.roleName(bin), bytes + BIN_ENVELOPE_BYTES);
   }
 
   private async awaitReceipt(id: string, wait: boolean | undefined, clock: () => number): Promise<SubmitResult> {
@@ -762,6 +789,24 @@ export class Publisher extends DurableObject<Env> {
 
   private currentVersion(name: string): number {
     return this.roleRow(name).version;
+  }
+
+  private counter(name: "artifacts" | "queued"): number {
+    return this.sql.exec<{ value: number }>("SELECT value FROM counters WHERE name = ?", name).one().value;
+  }
+
+  private bumpCounter(name: "artifacts" | "queued", delta: number): void {
+    if (delta !== 0) this.sql.exec("UPDATE counters SET value = value + ? WHERE name = ?", delta, name);
+  }
+
+  /** Bins past WARN_FRACTION of the clients' targets limit, largest first (bins_by_bytes: reads only those). */
+  private sizeWarnings(): string[] {
+    const limit = CLIENT_MAX_BYTES.targets;
+    const { succinct } = this.currentLayout();
+    return this.sql
+      .exec<{ idx: number; bytes: number }>("SELECT idx, bytes FROM bins WHERE bytes > ? ORDER BY bytes DESC LIMIT 10", WARN_FRACTION * limit - BIN_ENVELOPE_BYTES)
+      .toArray()
+      .map((b) => `${succinct.roleName(b.idx)} lists about ${b.bytes + BIN_ENVELOPE_BYTES} bytes, ${Math.round((100 * (b.bytes + BIN_ENVELOPE_BYTES)) / limit)}% of the ${limit} bytes TUF clients download by default: see "A bin is nearly full" in docs/operations.md`);
   }
 
   private audit(at: number, event: string, detail: object): void {

@@ -27,7 +27,8 @@ export type ReceiptView = PublishedReceipt | { receipt: string; status: "queued"
 export type SubmitResult =
   | ReceiptView
   | { status: "not_bootstrapped" }
-  | { status: "idempotency_conflict" };
+  | { status: "idempotency_conflict" }
+  | { status: "rejected"; code: string; message: string };
 
 export type BootstrapResult =
   /** `published` is false when publishing goes on in the alarm (it stopped at the invocation's limits). */
@@ -58,6 +59,8 @@ export interface StatusView {
   publishing: boolean;
   artifacts: number;
   bins: number;
+  /** Bins nearing the size TUF clients download by default (client-limits.ts). */
+  warnings: string[];
 }
 
 export type UpdateResult =

@@ -2,6 +2,7 @@
 import { Hono } from "hono";
 import { policyFromEnv } from "../../publisher/policy.js";
 import { publisherOf } from "../publisher-stub.js";
+import { STATUS_CACHE_CONTROL } from "./api.js";
 
 /** Queued changes older than this mean publishing is stuck. */
 export const DEFAULT_QUEUE_STUCK_SECONDS = 300;
@@ -16,5 +17,5 @@ export const health = new Hono<{ Bindings: Env }>().get("/healthz", async (c) =>
     if (role.seconds_left < floorSeconds) problems.push(`${name} has ${role.seconds_left} s of validity left, below the ${floorSeconds} s floor`);
   if (status.oldest_queued_seconds !== null && status.oldest_queued_seconds > stuckAfter)
     problems.push(`the oldest queued change has waited ${status.oldest_queued_seconds} s`);
-  return c.json({ ok: problems.length === 0, problems }, problems.length === 0 ? 200 : 503, { "cache-control": "no-store" });
+  return c.json({ ok: problems.length === 0, problems }, problems.length === 0 ? 200 : 503, { "cache-control": STATUS_CACHE_CONTROL });
 });
