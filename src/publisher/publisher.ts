@@ -43,12 +43,16 @@ import {
 import { assertWithinClientLimit, BIN_ENVELOPE_BYTES, CLIENT_MAX_BYTES, entryBytes, RoleTooLarge, WARN_FRACTION } from "./client-limits.js";
 import { parseOffline, succinctRolesOf, verifyOfflineSet, verifyOfflineUpdate, type OfflineRoles } from "./offline.js";
 import { binsPerRun, isDue, isOverdue, policyFromEnv, staggeredExpiry, type Policy } from "./policy.js";
+import { importView, ImportConflict, requestPublish, stageChunk, takeStaged } from "./import.js";
 import { migrate } from "./schema.js";
 import { SnapshotBytes } from "./snapshot-bytes.js";
 import { targetKeys } from "./target-files.js";
 import type {
   BootstrapResult,
   Change,
+  ImportChunk,
+  ImportChunkResult,
+  ImportView,
   PublishResult,
   ReceiptView,
   StatusView,
@@ -59,8 +63,18 @@ import type {
 
 /** The most queued changes one publish takes; the rest go in the next one. */
 const MAX_BATCH = 20_000;
-/** R2 puts in flight at once. */
-const PUT_CONCURRENCY = 256;
+/**
+ * Bin-n signed and in flight at once. Each holds its rows, its TargetFiles and
+ * its bytes (~0.6 MB at 10M artifacts over 16,384 bins), so this bounds the
+ * publish's memory; production opens at most 6 connections at a time anyway.
+ */
+const PUT_CONCURRENCY = 32;
+/**
+ * Wall time one invocation spends writing bin-n before it hands the rest of
+ * the publish to the alarm. Wall time bounds CPU time, and an invocation that
+ * overruns its CPU limit (30 s by default) is killed without a chance to record progress.
+ */
+const WRITE_BUDGET_MS = 20_000;
 /** How long `?wait=true` waits for a publish. */
 const WAIT_MS = 10_000;
 /** When a publish is left unfinished, the alarm retries it this soon. */
@@ -91,6 +105,8 @@ export class Publisher extends DurableObject<Env> {
   private layout?: { succinct: SuccinctRoles; snapshot: SnapshotBytes };
   private draining?: Promise<PublishResult>;
   private tail: Promise<unknown> = Promise.resolve();
+  /** When the current invocation's work began: WRITE_BUDGET_MS counts from here. */
+  private budgetFrom = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -148,7 +164,7 @@ export class Publisher extends DurableObject<Env> {
     });
     this.forgetCaches();
     const published = await this.drain(clockAt(at)).then(
-      () => true,
+      (r) => r.status !== "unfinished",
       () => false, // the alarm resumes it from the recorded progress
     );
     return { status: "bootstrapped", bins: n, snapshot: 1, timestamp: 1, published };
@@ -226,6 +242,7 @@ export class Publisher extends DurableObject<Env> {
     const now = at ?? Date.now();
     if (!this.isBootstrapped()) return { status: "not_bootstrapped" };
     return this.exclusive(async () => {
+      this.budgetFrom = Date.now();
       await this.finishPendingPlan();
       const enc = new TextEncoder();
       let verified: Awaited<ReturnType<typeof verifyOfflineUpdate>>;
@@ -291,6 +308,37 @@ export class Publisher extends DurableObject<Env> {
     });
   }
 
+  // ---- RPC: bulk import ----------------------------------------------------
+
+  /** Stages one chunk of a bulk import durably, without publishing it (import.ts). */
+  async importLines(chunk: ImportChunk, at?: number): Promise<ImportChunkResult> {
+    const now = at ?? Date.now();
+    if (!this.isBootstrapped()) return { status: "not_bootstrapped" };
+    const { succinct } = this.currentLayout();
+    try {
+      return this.ctx.storage.transactionSync(() => stageChunk(this.sql, succinct, chunk, now));
+    } catch (e) {
+      if (e instanceof ImportConflict) return { status: "conflict", line: e.line, path: e.path };
+      if (e instanceof RoleTooLarge) return { status: "rejected", code: "role_too_large", message: `${e.message}; see "A bin is nearly full" in docs/operations.md` };
+      throw e;
+    }
+  }
+
+  async importStatus(id: string): Promise<ImportView | undefined> {
+    return this.isBootstrapped() ? importView(this.sql, id) : undefined;
+  }
+
+  /**
+   * Asks for the one publish that signs every staged bin, and returns at once:
+   * the alarm writes it in invocations of at most WRITE_BUDGET_MS each.
+   */
+  async publishImport(id: string, at?: number): Promise<ImportView | undefined> {
+    if (!this.isBootstrapped()) return undefined;
+    const view = requestPublish(this.sql, id);
+    if (view.state === "publishing") await this.ctx.storage.setAlarm(at ?? Date.now());
+    return view;
+  }
+
   override async alarm(): Promise<void> {
     await this.drain(Date.now);
   }
@@ -342,6 +390,7 @@ export class Publisher extends DurableObject<Env> {
    */
   private drain(clock: () => number, renewDue = false): Promise<PublishResult> {
     this.draining ??= this.exclusive(async () => {
+      this.budgetFrom = Date.now();
       try {
         let last: PublishResult = { status: "unchanged" };
         // Due bins are the cron run's work, bounded per run: only its first publish takes them.
@@ -354,6 +403,10 @@ export class Publisher extends DurableObject<Env> {
         await this.ctx.storage.deleteAlarm();
         return last;
       } catch (e) {
+        if (e instanceof Unfinished) {
+          await this.ctx.storage.setAlarm(Date.now());
+          return { status: "unfinished" };
+        }
         await this.ctx.storage.setAlarm(Date.now() + RETRY_MS);
         console.error(JSON.stringify({ event: "publish_failed", error: e instanceof Error ? e.message : String(e) }));
         throw e;
@@ -401,6 +454,9 @@ export class Publisher extends DurableObject<Env> {
         .toArray();
       const touched = new Set<number>();
       const receipts: Record<string, number[]> = {};
+      const staged = takeStaged(this.sql);
+      for (const idx of staged?.bins ?? []) touched.add(idx);
+      const stagedBins = new Set(staged?.bins);
       const superseded = new Set<string>();
       for (const item of queued) {
         const prior = this.sql
@@ -448,12 +504,13 @@ export class Publisher extends DurableObject<Env> {
       // spread its expiries over the next renewal period, as bootstrap does.
       const backlog = renewed.length > bound ? new Map(renewed.map((idx, k) => [idx, staggeredExpiry(k, renewed.length, now, p)])) : undefined;
       const online = this.sql.exec<{ expires: number }>("SELECT MIN(expires) AS expires FROM roles WHERE name IN ('snapshot', 'timestamp')").one();
-      if (touched.size === 0 && !isDue(online.expires, now, p)) return undefined;
+      if (touched.size === 0 && !staged && !isDue(online.expires, now, p)) return undefined;
 
       const expires = now + p.onlineExpiryMs;
       const bins: Array<[number, number]> = [];
       for (const idx of [...touched].sort((a, b) => a - b)) {
-        const binExpires = backlog?.get(idx) ?? expires;
+        // Imported bins are new to renewal: stagger them as bootstrap does, so they do not all fall due at once.
+        const binExpires = backlog?.get(idx) ?? (stagedBins.has(idx) ? staggeredExpiry(idx, succinct.numberOfBins, now, p) : expires);
         const version = this.sql.exec<{ version: number }>("UPDATE bins SET version = version + 1, expires = ? WHERE idx = ? RETURNING version", binExpires, idx).one().version;
         bins.push([idx, version]);
       }
@@ -468,7 +525,8 @@ export class Publisher extends DurableObject<Env> {
       };
       for (const id of Object.keys(receipts))
         this.sql.exec("UPDATE receipts SET published_in = ? WHERE id = ?", plan.timestampVersion, id);
-      this.insertPlan(plan, queued.length > 0 ? "artifacts" : "renewal");
+      staged?.commit(plan.timestampVersion);
+      this.insertPlan(plan, staged ? "import" : queued.length > 0 ? "artifacts" : "renewal");
       for (const [idx, version] of bins) snapshot.set(`${succinct.roleName(idx)}.json`, version);
       return plan;
     });
@@ -539,6 +597,7 @@ export class Publisher extends DurableObject<Env> {
         await putJSON(this.env.BUCKET, `metadata/${version}.${succinct.roleName(idx)}.json`, bytes);
       });
       this.sql.exec("UPDATE publishes SET bins_written = ? WHERE timestamp_version = ?", start + chunk.length, plan.timestampVersion);
+      if (start + chunk.length < plan.bins.length && Date.now() - this.budgetFrom > WRITE_BUDGET_MS) throw new Unfinished();
     }
   }
 
@@ -813,6 +872,9 @@ export class Publisher extends DurableObject<Env> {
     this.sql.exec("INSERT INTO audit (at, event, detail) VALUES (?, ?, ?)", at, event, JSON.stringify(detail));
   }
 }
+
+/** The invocation's time is up; the alarm resumes the publish from its recorded progress. */
+class Unfinished extends Error {}
 
 /** `{"signatures":[…],"signed":…}` built around already-canonical signed bytes: the keys sort this way. */
 async function envelope(signedBytes: Uint8Array, signers: readonly Ed25519Signer[]): Promise<Uint8Array> {

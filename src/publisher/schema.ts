@@ -111,6 +111,8 @@ const MIGRATIONS: readonly Migration[] = [
     unchanged INTEGER NOT NULL,
     skipped INTEGER NOT NULL,
     created_at INTEGER NOT NULL,
+    -- set by POST .../publish; the next publish signs every staged bin and records itself in published_in
+    publish_requested INTEGER NOT NULL DEFAULT 0,
     published_in INTEGER
   );
   `,

@@ -36,7 +36,11 @@ export type BootstrapResult =
   | { status: "already_bootstrapped" }
   | { status: "rejected"; code: string; message: string };
 
-export type PublishResult = { status: "published"; timestamp: number; snapshot: number } | { status: "unchanged" };
+export type PublishResult =
+  | { status: "published"; timestamp: number; snapshot: number }
+  | { status: "unchanged" }
+  /** The invocation's time budget ran out mid-publish; the alarm goes on from the recorded progress. */
+  | { status: "unfinished" };
 
 export interface RoleStatus {
   version: number;
@@ -65,5 +69,35 @@ export interface StatusView {
 
 export type UpdateResult =
   | { status: "published" | "publishing"; timestamp: number; snapshot: number; roles: { root: number; targets: number; bins: number } }
+  | { status: "not_bootstrapped" }
+  | { status: "rejected"; code: string; message: string };
+
+/** One chunk of a bulk import: validated lines, numbered as in the input file. */
+export interface ImportChunk {
+  id: string;
+  /** The input line number of the chunk's first line; must be where the import stopped. */
+  firstLine: number;
+  /** The line number after the chunk's last line (blank lines count). */
+  endLine: number;
+  onConflict: "stop" | "skip";
+  entries: Array<{ line: number; change: Extract<Change, { op: "add" }> }>;
+}
+
+export interface ImportView {
+  id: string;
+  /** The next input line the import expects: every line before it is staged. */
+  next_line: number;
+  added: number;
+  unchanged: number;
+  skipped: number;
+  /** new: nothing staged yet; staging: lines staged, not published; publishing; published: a timestamp covers every staged line. */
+  state: "new" | "staging" | "publishing" | "published";
+  timestamp: number | null;
+}
+
+export type ImportChunkResult =
+  | { status: "staged"; import: ImportView; skipped: Array<{ line: number; path: string }> }
+  | { status: "out_of_order"; import: ImportView }
+  | { status: "conflict"; line: number; path: string }
   | { status: "not_bootstrapped" }
   | { status: "rejected"; code: string; message: string };
