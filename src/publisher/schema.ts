@@ -3,6 +3,7 @@
  * Migrations are numbered and recorded in `schema_migrations` (workerd has no
  * PRAGMA user_version); they run once, in order, under blockConcurrencyWhile.
  */
+import { canonicalString } from "../tuf/index.js";
 import { entryBytes } from "./client-limits.js";
 
 type Migration = string | ((sql: SqlStorage) => void);
@@ -119,13 +120,16 @@ const MIGRATIONS: readonly Migration[] = [
   (sql) => {
     for (const row of sql.exec<{ path: string; bin: number; length: number; hashes: string; custom: string | null }>("SELECT * FROM artifacts")) {
       const size = entryBytes(row.path, row.length, JSON.parse(row.hashes), row.custom === null ? undefined : JSON.parse(row.custom));
-      sql.exec("INSERT INTO artifacts_v2 (bin, path, length, hashes, custom, size) VALUES (?, ?, ?, ?, ?, ?)", row.bin, row.path, row.length, row.hashes, row.custom, size);
+      // Stored as canonical text from now on (bin-bytes.ts embeds it as is).
+      const custom = row.custom === null ? null : canonicalString(JSON.parse(row.custom));
+      sql.exec("INSERT INTO artifacts_v2 (bin, path, length, hashes, custom, size) VALUES (?, ?, ?, ?, ?, ?)", row.bin, row.path, row.length, canonicalString(JSON.parse(row.hashes)), custom, size);
       sql.exec("UPDATE bins SET bytes = bytes + ? WHERE idx = ?", size, row.bin);
       sql.exec("UPDATE counters SET value = value + 1 WHERE name = 'artifacts'");
     }
     for (const row of sql.exec<{ seq: number; path: string; length: number; hashes: string; custom: string | null }>("SELECT * FROM queue WHERE op = 'add'").toArray()) {
       const size = entryBytes(row.path, row.length, JSON.parse(row.hashes), row.custom === null ? undefined : JSON.parse(row.custom));
-      sql.exec("UPDATE queue SET size = ? WHERE seq = ?", size, row.seq);
+      const custom = row.custom === null ? null : canonicalString(JSON.parse(row.custom));
+      sql.exec("UPDATE queue SET size = ?, hashes = ?, custom = ? WHERE seq = ?", size, canonicalString(JSON.parse(row.hashes)), custom, row.seq);
     }
     sql.exec("UPDATE bins SET queued_bytes = (SELECT COALESCE(SUM(size), 0) FROM queue WHERE queue.bin = bins.idx AND op = 'add')");
     sql.exec("DROP TABLE artifacts");
