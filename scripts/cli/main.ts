@@ -11,6 +11,7 @@ import type { Command } from "./command.js";
 import { describeError, EXIT_OK, EXIT_USAGE, UsageError } from "./errors.js";
 import { bootstrap } from "./bootstrap.js";
 import { dev } from "./dev.js";
+import { importCommand } from "./import.js";
 import { init } from "./init.js";
 import { keygen } from "./keygen.js";
 import { print } from "./output.js";
@@ -39,6 +40,7 @@ export const COMMANDS: Record<string, Command> = {
   recover,
   upload,
   publish,
+  import: importCommand,
   dev,
   verify,
 };

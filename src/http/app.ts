@@ -1,6 +1,7 @@
 /** The URL map of tuf-edge. */
 import { Hono } from "hono";
 import { api } from "./routes/api.js";
+import { imports } from "./routes/imports.js";
 import { metadata } from "./routes/metadata.js";
 import { targets } from "./routes/targets.js";
 import { health } from "./routes/health.js";
@@ -9,6 +10,7 @@ import { notFound, onError } from "./errors.js";
 export const app = new Hono<{ Bindings: Env }>()
   .route("/metadata", metadata)
   .route("/targets", targets)
+  .route("/api/v1/imports", imports)
   .route("/api/v1", api)
   .route("/", health)
   .notFound(notFound)

@@ -120,19 +120,9 @@ export function parseArtifactChanges(body: unknown): Change[] {
   };
   add.forEach((entry: unknown, i) => {
     const where = `add[${i}]`;
-    if (typeof entry !== "object" || entry === null || Array.isArray(entry))
-      throw new ApiError(400, "request_invalid", `${where} must be an object {"path","length","hashes"}`);
-    const { path, length, hashes, custom, ...rest } = entry as Record<string, unknown>;
-    if (Object.keys(rest).length > 0) throw new ApiError(400, "request_invalid", `${where}: unknown field ${JSON.stringify(Object.keys(rest)[0])}`);
-    const p = validatePath(path, where);
-    once(p, where);
-    changes.push({
-      op: "add",
-      path: p,
-      length: validateLength(length, where),
-      hashes: validateHashes(hashes, where),
-      ...(custom === undefined ? {} : { custom: validateCustom(custom, where) }),
-    });
+    const change = parseTargetEntry(entry, where);
+    once(change.path, where);
+    changes.push(change);
   });
   remove.forEach((path: unknown, i) => {
     const p = validatePath(path, `remove[${i}]`);
@@ -140,6 +130,21 @@ export function parseArtifactChanges(body: unknown): Change[] {
     changes.push({ op: "remove", path: p });
   });
   return changes;
+}
+
+/** One target `{"path","length","hashes","custom"?}`, as the webhook's `add` and each line of a bulk import give it. */
+export function parseTargetEntry(entry: unknown, where: string): Extract<Change, { op: "add" }> {
+  if (typeof entry !== "object" || entry === null || Array.isArray(entry))
+    throw new ApiError(400, "request_invalid", `${where} must be an object {"path","length","hashes"}`);
+  const { path, length, hashes, custom, ...rest } = entry as Record<string, unknown>;
+  if (Object.keys(rest).length > 0) throw new ApiError(400, "request_invalid", `${where}: unknown field ${JSON.stringify(Object.keys(rest)[0])}`);
+  return {
+    op: "add",
+    path: validatePath(path, where),
+    length: validateLength(length, where),
+    hashes: validateHashes(hashes, where),
+    ...(custom === undefined ? {} : { custom: validateCustom(custom, where) }),
+  };
 }
 
 const OFFLINE_ROLES = ["root", "targets", "bins"] as const;

@@ -105,7 +105,8 @@ export class PublishState {
   }
 
   queue(now: number): { depth: number; oldestSeconds: number | null } {
-    const depth = this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM queue").one().n;
+    // A counter kept in each change's transaction, not COUNT(*): health and status are public.
+    const depth = this.sql.exec<{ value: number }>("SELECT value FROM counters WHERE name = 'queued'").one().value;
     const at = this.sql.exec<{ at: number | null }>(
       "SELECT r.received_at AS at FROM queue q JOIN receipts r ON r.id = q.receipt ORDER BY q.seq LIMIT 1",
     ).toArray()[0]?.at;

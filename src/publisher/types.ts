@@ -29,7 +29,8 @@ export type SubmitResult =
   /** Accepted and durable, but publishing is failing: `problem` says why (as /healthz does). */
   | { receipt: string; status: "queued"; problem: string }
   | { status: "not_bootstrapped" }
-  | { status: "idempotency_conflict" };
+  | { status: "idempotency_conflict" }
+  | { status: "rejected"; code: string; message: string };
 
 export type BootstrapResult =
   /** `published` is false when publishing goes on in the alarm (it stopped at the invocation's limits). */
@@ -51,7 +52,11 @@ export type RecoverResult =
   | { status: "already_bootstrapped" }
   | { status: "rejected"; code: string; message: string };
 
-export type PublishResult = { status: "published"; timestamp: number; snapshot: number } | { status: "unchanged" };
+export type PublishResult =
+  | { status: "published"; timestamp: number; snapshot: number }
+  | { status: "unchanged" }
+  /** The invocation's time budget ran out mid-publish; the alarm goes on from the recorded progress. */
+  | { status: "unfinished" };
 
 export interface RoleStatus {
   version: number;
@@ -108,6 +113,8 @@ export interface StatusView extends HealthView {
   publishing: boolean;
   artifacts: number;
   bins: number;
+  /** Bins nearing the size TUF clients download by default (client-limits.ts). */
+  warnings: string[];
 }
 
 export type UpdateResult =
@@ -116,3 +123,33 @@ export type UpdateResult =
   | { status: "rejected"; code: string; message: string }
   /** The Publisher cannot finish the publish in flight (e.g. no usable online key), so nothing can go on top of it. */
   | { status: "unavailable"; code: string; message: string };
+
+/** One chunk of a bulk import: validated lines, numbered as in the input file. */
+export interface ImportChunk {
+  id: string;
+  /** The input line number of the chunk's first line; must be where the import stopped. */
+  firstLine: number;
+  /** The line number after the chunk's last line (blank lines count). */
+  endLine: number;
+  onConflict: "stop" | "skip";
+  entries: Array<{ line: number; change: Extract<Change, { op: "add" }> }>;
+}
+
+export interface ImportView {
+  id: string;
+  /** The next input line the import expects: every line before it is staged. */
+  next_line: number;
+  added: number;
+  unchanged: number;
+  skipped: number;
+  /** new: nothing staged yet; staging: lines staged, not published; publishing; published: a timestamp covers every staged line. */
+  state: "new" | "staging" | "publishing" | "published";
+  timestamp: number | null;
+}
+
+export type ImportChunkResult =
+  | { status: "staged"; import: ImportView; skipped: Array<{ line: number; path: string }> }
+  | { status: "out_of_order"; import: ImportView }
+  | { status: "conflict"; line: number; path: string }
+  | { status: "not_bootstrapped" }
+  | { status: "rejected"; code: string; message: string };

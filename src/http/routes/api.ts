@@ -19,6 +19,9 @@ export const MAX_HOSTED_TARGET_BYTES = 64 * 1024 * 1024;
 
 type Ctx = Context<{ Bindings: Env }>;
 
+/** Status is public: caches may answer a flood of it for a few seconds instead of the Publisher. */
+export const STATUS_CACHE_CONTROL = "public, max-age=5";
+
 export const api = new Hono<{ Bindings: Env }>()
   .use("*", requireUsableSettings)
   .post("/bootstrap", requireAdmin, async (c) => {
@@ -101,7 +104,7 @@ export const api = new Hono<{ Bindings: Env }>()
   .get("/status", async (c) => {
     const status = await publisherOf(c.env).status();
     if (!status) throw new ApiError(409, "not_bootstrapped", "this repository is not bootstrapped yet: run tuf-edge bootstrap");
-    return c.json(status, 200, { "cache-control": "no-store" });
+    return c.json(status, 200, { "cache-control": STATUS_CACHE_CONTROL });
   });
 
 function idempotencyKey(c: Ctx): string | undefined {
@@ -117,6 +120,8 @@ function submitResponse(c: Ctx, result: SubmitResult): Response {
       throw new ApiError(409, "not_bootstrapped", "this repository is not bootstrapped yet: run tuf-edge bootstrap");
     case "idempotency_conflict":
       throw new ApiError(422, "idempotency_key_reused", "this Idempotency-Key was used with a different body");
+    case "rejected":
+      throw new ApiError(422, result.code, result.message);
     case "published":
       return c.json(result satisfies ReceiptView, 200);
     case "queued":

@@ -10,6 +10,7 @@
 import { Hono } from "hono";
 import { settingsFromEnv } from "../../publisher/config.js";
 import { publisherOf } from "../publisher-stub.js";
+import { r2Keys } from "../../publisher/r2-keys.js";
 
 /** Longest /healthz waits for the Publisher before answering from R2 alone. */
 export const HEALTH_DEADLINE_MS = 2_000;
@@ -25,7 +26,7 @@ export const health = new Hono<{ Bindings: Env }>().get("/healthz", async (c) =>
   clearTimeout(timer);
   if (answer === "busy" || "error" in answer) {
     const problems = [...settings.problems];
-    const served = await c.env.BUCKET.head("metadata/timestamp.json");
+    const served = await c.env.BUCKET.head(r2Keys(c.env).timestamp);
     const version = served?.customMetadata?.version;
     const secondsLeft = Math.floor((Number(served?.customMetadata?.expires) - Date.now()) / 1000);
     if (!served) problems.push("not bootstrapped: no timestamp.json is served");
