@@ -37,6 +37,8 @@ import {
   Targets,
   Timestamp,
   TufError,
+  sha256Sync,
+  toHex,
   utf8,
   type JSONObject,
 } from "../tuf/index.js";
@@ -44,6 +46,9 @@ import { parseOffline, succinctRolesOf, verifyOfflineSet, verifyOfflineUpdate, t
 import { binsPerRun, isDue, isOverdue, policyFromEnv, staggeredExpiry, type Policy } from "./policy.js";
 import { migrate } from "./schema.js";
 import { SnapshotBytes } from "./snapshot-bytes.js";
+import { SigningLog, type LogPage } from "./signing-log.js";
+import type { LogCause, LoggedFile } from "./log-entry.js";
+import { binSizeDistribution, binTargetsChanged, initBinSizes } from "./bin-sizes.js";
 import { targetKeys } from "./target-files.js";
 import type {
   BootstrapResult,
@@ -69,6 +74,8 @@ const SWEEP_CHUNK = 1_000;
 const SWEEP_CHUNKS_PER_RUN = 10;
 /** Tries at writing timestamp.json, a second apart (R2: one write per second per key). */
 const TIMESTAMP_PUT_ATTEMPTS = 3;
+/** Publishes status lists, newest first. */
+const RECENT_PUBLISHES = 10;
 /** Bin-n files written between two progress records of a publish. */
 const WRITE_CHUNK = 1_024;
 
@@ -90,10 +97,12 @@ export class Publisher extends DurableObject<Env> {
   private layout?: { succinct: SuccinctRoles; snapshot: SnapshotBytes };
   private draining?: Promise<PublishResult>;
   private tail: Promise<unknown> = Promise.resolve();
+  private readonly signingLog: SigningLog;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
+    this.signingLog = new SigningLog(this.sql);
     this.policy = policyFromEnv(env);
     ctx.blockConcurrencyWhile(async () => migrate(this.sql, Date.now()));
   }
@@ -131,6 +140,7 @@ export class Publisher extends DurableObject<Env> {
       for (const [name, md] of Object.entries(roles)) this.storeOfflineRole(name, md);
       for (let i = 0; i < n; i++)
         this.sql.exec("INSERT INTO bins (idx, version, expires) VALUES (?, 1, ?)", i, staggeredExpiry(i, n, now, this.policy));
+      initBinSizes(this.sql, n);
       this.sql.exec("INSERT INTO roles (name, version, expires) VALUES ('snapshot', 1, ?), ('timestamp', 1, ?)",
         now + this.policy.onlineExpiryMs, now + this.policy.onlineExpiryMs);
       const plan: PublishPlan = {
@@ -322,7 +332,15 @@ export class Publisher extends DurableObject<Env> {
       publishing: this.pendingPlan() !== undefined,
       artifacts: this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM artifacts").one().n,
       bins: this.currentLayout().succinct.numberOfBins,
+      log: this.signingLog.head() ?? null,
+      recent_publishes: this.signingLog.recent(RECENT_PUBLISHES),
+      bin_sizes: binSizeDistribution(this.sql),
     };
+  }
+
+  /** The signing log's entries after `after` (GET /api/v1/log). */
+  async log(after: number): Promise<LogPage> {
+    return this.signingLog.page(after);
   }
 
   // ---- the publish loop -----------------------------------------------------
@@ -403,6 +421,8 @@ export class Publisher extends DurableObject<Env> {
             superseded.delete(key);
             this.sql.exec("DELETE FROM superseded WHERE key = ?", key);
           }
+        if (item.op === "add" && !prior) binTargetsChanged(this.sql, item.bin, 1);
+        if (item.op === "remove" && prior) binTargetsChanged(this.sql, item.bin, -1);
         if (item.op === "add")
           this.sql.exec(
             "INSERT INTO artifacts (path, bin, length, hashes, custom) VALUES (?, ?, ?, ?, ?) " +
@@ -469,11 +489,14 @@ export class Publisher extends DurableObject<Env> {
     // Bins, offline roles and the snapshot are independent new names; only timestamp.json must wait for all of them.
     await Promise.all([
       this.writeBins(plan, signers),
-      ...plan.offline.filter((role) => role !== "root").map((role) => {
+      ...plan.offline.filter((role) => role !== "root").map(async (role) => {
         const { version, body } = this.offlineRoleBody(role);
-        return putJSON(bucket, `metadata/${version}.${role}.json`, body);
+        await putJSON(bucket, `metadata/${version}.${role}.json`, body);
+        this.signingLog.stage(plan.timestampVersion, [loggedFile(role, version, body)]);
       }),
-      putJSON(bucket, `metadata/${plan.snapshotVersion}.snapshot.json`, snapshotBytes),
+      putJSON(bucket, `metadata/${plan.snapshotVersion}.snapshot.json`, snapshotBytes).then(() =>
+        this.signingLog.stage(plan.timestampVersion, [loggedFile("snapshot", plan.snapshotVersion, snapshotBytes, signers)]),
+      ),
     ]);
 
     const timestamp = new Metadata(
@@ -490,6 +513,7 @@ export class Publisher extends DurableObject<Env> {
     for (let attempt = 1; ; attempt++) {
       try {
         await putJSON(bucket, "metadata/timestamp.json", timestampBytes, meta);
+        this.signingLog.stage(plan.timestampVersion, [loggedFile("timestamp", plan.timestampVersion, timestampBytes, signers)]);
         break;
       } catch (e) {
         if (attempt === TIMESTAMP_PUT_ATTEMPTS) throw e;
@@ -501,6 +525,7 @@ export class Publisher extends DurableObject<Env> {
     if (plan.offline.includes("root")) {
       const { version, body } = this.offlineRoleBody("root");
       await putJSON(bucket, `metadata/${version}.root.json`, body);
+      this.signingLog.stage(plan.timestampVersion, [loggedFile("root", version, body)]);
     }
   }
 
@@ -516,10 +541,13 @@ export class Publisher extends DurableObject<Env> {
       .one().bins_written;
     for (let start = done; start < plan.bins.length; start += WRITE_CHUNK) {
       const chunk = plan.bins.slice(start, start + WRITE_CHUNK);
+      const written: LoggedFile[] = [];
       await mapLimit(chunk, PUT_CONCURRENCY, async ([idx, version]) => {
         const bytes = await this.signBin(idx, version, signers);
         await putJSON(this.env.BUCKET, `metadata/${version}.${succinct.roleName(idx)}.json`, bytes);
+        written.push(loggedFile(succinct.roleName(idx), version, bytes, signers));
       });
+      this.signingLog.stage(plan.timestampVersion, written);
       this.sql.exec("UPDATE publishes SET bins_written = ? WHERE timestamp_version = ?", start + chunk.length, plan.timestampVersion);
     }
   }
@@ -539,6 +567,7 @@ export class Publisher extends DurableObject<Env> {
     ];
     this.ctx.storage.transactionSync(() => {
       this.sql.exec("UPDATE publishes SET committed_at = ? WHERE timestamp_version = ?", committedAt, plan.timestampVersion);
+      this.signingLog.append(plan.timestampVersion, plan.referenceTime, committedAt, this.logCause(plan));
       for (const key of superseded) this.sql.exec("INSERT OR IGNORE INTO superseded (key, since) VALUES (?, ?)", key, committedAt);
       for (const [id, bins] of Object.entries(plan.receipts)) {
         const result = {
@@ -764,9 +793,30 @@ export class Publisher extends DurableObject<Env> {
     return this.roleRow(name).version;
   }
 
+  private logCause(plan: PublishPlan): LogCause {
+    const { reason } = this.sql.exec<{ reason: string }>("SELECT reason FROM publishes WHERE timestamp_version = ?", plan.timestampVersion).one();
+    switch (reason) {
+      case "artifacts":
+        return { kind: "artifacts", receipts: Object.keys(plan.receipts).sort() };
+      case "offline_roles":
+      case "online_key_rotation":
+        return { kind: reason, roles: [...plan.offline].sort() };
+      default:
+        return { kind: reason as "bootstrap" | "renewal" };
+    }
+  }
+
   private audit(at: number, event: string, detail: object): void {
     this.sql.exec("INSERT INTO audit (at, event, detail) VALUES (?, ?, ?)", at, event, JSON.stringify(detail));
   }
+}
+
+/** A written file as the signing log records it; `signers` signed it, else its own signatures name the keys. */
+function loggedFile(role: string, version: number, bytes: Uint8Array, signers?: readonly Ed25519Signer[]): LoggedFile {
+  const keyids = signers
+    ? signers.map((s) => s.key.keyid)
+    : (JSON.parse(new TextDecoder().decode(bytes)) as { signatures: Array<{ keyid: string }> }).signatures.map((s) => s.keyid);
+  return { role, version, length: bytes.length, sha256: toHex(sha256Sync(bytes)), keyids: keyids.sort() };
 }
 
 /** `{"signatures":[…],"signed":…}` built around already-canonical signed bytes: the keys sort this way. */

@@ -1,3 +1,6 @@
+import type { BinSizeBucket } from "./bin-sizes.js";
+import type { LogHead, PublishSummary } from "./signing-log.js";
+
 /** Plain-data requests and result unions of the Publisher's RPC methods (RPC keeps no custom error fields). */
 import type { JSONObject } from "../tuf/index.js";
 
@@ -58,6 +61,10 @@ export interface StatusView {
   publishing: boolean;
   artifacts: number;
   bins: number;
+  /** The signing log's newest entry (docs/signing-log.md); null before the first publish is logged. */
+  log: LogHead | null;
+  recent_publishes: PublishSummary[];
+  bin_sizes: BinSizeBucket[];
 }
 
 export type UpdateResult =

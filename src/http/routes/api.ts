@@ -9,6 +9,7 @@ import { requireAdmin, verifyWebhookSignature } from "../auth.js";
 import { ApiError } from "../errors.js";
 import { publisherOf } from "../publisher-stub.js";
 import { decodePath } from "./targets.js";
+import { log } from "./log.js";
 import { consistentTargetKey, plainTargetKey } from "../../publisher/target-files.js";
 import { parseArtifactChanges, parseJSON, parseOfflineRoles, readBody, validatePath } from "../validate.js";
 
@@ -83,7 +84,8 @@ export const api = new Hono<{ Bindings: Env }>()
     const status = await publisherOf(c.env).status();
     if (!status) throw new ApiError(409, "not_bootstrapped", "this repository is not bootstrapped yet: run tuf-edge bootstrap");
     return c.json(status, 200, { "cache-control": "no-store" });
-  });
+  })
+  .route("/log", log);
 
 function idempotencyKey(c: Ctx): string | undefined {
   const key = c.req.header("idempotency-key");
