@@ -89,7 +89,7 @@ describe("signing log", () => {
     expect((await getStatus() as unknown as { bin_sizes: unknown }).bin_sizes).toEqual([{ min: 0, max: 0, bins: 8 }]);
   });
 
-  it("serves full pages as immutable and the last page uncached; refuses a bad `after`", async () => {
+  it("serves full pages as immutable and the last page uncached; refuses a bad `after`", { timeout: 120_000 }, async () => {
     await expectError(await fetchWorker("/api/v1/log?after=-1"), 400, "after_invalid");
     await expectError(await fetchWorker("/api/v1/log?after=x"), 400, "after_invalid");
     const last = await fetchWorker("/api/v1/log?after=0");
