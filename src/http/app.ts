@@ -4,6 +4,7 @@ import { api } from "./routes/api.js";
 import { metadata } from "./routes/metadata.js";
 import { targets } from "./routes/targets.js";
 import { health } from "./routes/health.js";
+import { home } from "./routes/home.js";
 import { notFound, onError } from "./errors.js";
 
 export const app = new Hono<{ Bindings: Env }>()
@@ -11,5 +12,6 @@ export const app = new Hono<{ Bindings: Env }>()
   .route("/targets", targets)
   .route("/api/v1", api)
   .route("/", health)
+  .route("/", home)
   .notFound(notFound)
   .onError(onError);
