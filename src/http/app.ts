@@ -1,5 +1,7 @@
 /** The URL map of tuf-edge. */
 import { Hono } from "hono";
+import { openAPIRouteHandler } from "hono-openapi";
+import { documentation, routeDocs } from "./api-docs.js";
 import { api } from "./routes/api.js";
 import { metadata } from "./routes/metadata.js";
 import { targets } from "./routes/targets.js";
@@ -15,3 +17,6 @@ export const app = new Hono<{ Bindings: Env }>()
   .route("/", home)
   .notFound(notFound)
   .onError(onError);
+
+// The API describes itself from the routes' own descriptions (api-docs.ts); only /api/v1 is described.
+app.get("/api/v1/openapi.json", routeDocs.openapi, openAPIRouteHandler(app, { documentation, exclude: /^(?!\/api\/v1\/)/, excludeStaticFile: false }));

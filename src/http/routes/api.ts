@@ -9,6 +9,7 @@ import { requireAdmin, verifyWebhookSignature } from "../auth.js";
 import { ApiError } from "../errors.js";
 import { publisherOf } from "../publisher-stub.js";
 import { decodePath } from "./targets.js";
+import { routeDocs } from "../api-docs.js";
 import { log } from "./log.js";
 import { consistentTargetKey, plainTargetKey } from "../../publisher/target-files.js";
 import { parseArtifactChanges, parseJSON, parseOfflineRoles, readBody, validatePath } from "../validate.js";
@@ -19,7 +20,7 @@ export const MAX_HOSTED_TARGET_BYTES = 64 * 1024 * 1024;
 type Ctx = Context<{ Bindings: Env }>;
 
 export const api = new Hono<{ Bindings: Env }>()
-  .post("/bootstrap", requireAdmin, async (c) => {
+  .post("/bootstrap", routeDocs.bootstrap, requireAdmin, async (c) => {
     const { root, targets, bins } = parseOfflineRoles(parseJSON(await readBody(c.req.raw)), "all");
     const result = await publisherOf(c.env).bootstrap({ root: root!, targets: targets!, bins: bins! });
     switch (result.status) {
@@ -31,7 +32,7 @@ export const api = new Hono<{ Bindings: Env }>()
         throw new ApiError(422, result.code, result.message);
     }
   })
-  .post("/metadata", requireAdmin, async (c) => {
+  .post("/metadata", routeDocs.metadata, requireAdmin, async (c) => {
     const roles = parseOfflineRoles(parseJSON(await readBody(c.req.raw)), "some");
     const result = await publisherOf(c.env).updateOfflineRoles(roles);
     switch (result.status) {
@@ -45,7 +46,7 @@ export const api = new Hono<{ Bindings: Env }>()
         throw new ApiError(422, result.code, result.message);
     }
   })
-  .post("/artifacts", async (c) => {
+  .post("/artifacts", routeDocs.artifacts, async (c) => {
     const raw = await readBody(c.req.raw);
     await verifyWebhookSignature(c.req.header("x-tuf-edge-signature"), raw, c.env.WEBHOOK_SECRET, Math.floor(Date.now() / 1000));
     const changes = parseArtifactChanges(parseJSON(raw));
@@ -57,12 +58,12 @@ export const api = new Hono<{ Bindings: Env }>()
     });
     return submitResponse(c, result);
   })
-  .get("/receipts/:id", async (c) => {
+  .get("/receipts/:id", routeDocs.receipt, async (c) => {
     const view = await publisherOf(c.env).receipt(c.req.param("id"));
     if (!view) throw new ApiError(404, "receipt_not_found", `no receipt ${c.req.param("id")}`);
     return c.json(view);
   })
-  .put("/targets/*", requireAdmin, async (c) => {
+  .put("/targets/:path{.+}", routeDocs.hostedTarget, requireAdmin, async (c) => {
     const path = validatePath(decodePath(new URL(c.req.url).pathname.replace(/^\/api\/v1\/targets\//, "")) ?? 0, "path");
     const bytes = await readBody(c.req.raw, MAX_HOSTED_TARGET_BYTES);
     const hashes = await digestHex(bytes, ["sha256", "sha512"]);
@@ -80,7 +81,7 @@ export const api = new Hono<{ Bindings: Env }>()
     if (result.status === "queued" || result.status === "published") await put(plainTargetKey(path));
     return submitResponse(c, result);
   })
-  .get("/status", async (c) => {
+  .get("/status", routeDocs.status, async (c) => {
     const status = await publisherOf(c.env).status();
     if (!status) throw new ApiError(409, "not_bootstrapped", "this repository is not bootstrapped yet: run tuf-edge bootstrap");
     return c.json(status, 200, { "cache-control": "no-store" });

@@ -7,8 +7,9 @@ import { Hono } from "hono";
 import { ApiError } from "../errors.js";
 import { publisherOf } from "../publisher-stub.js";
 import { IMMUTABLE } from "../serve.js";
+import { routeDocs } from "../api-docs.js";
 
-export const log = new Hono<{ Bindings: Env }>().get("/", async (c) => {
+export const log = new Hono<{ Bindings: Env }>().get("/", routeDocs.log, async (c) => {
   const raw = c.req.query("after") ?? "0";
   if (!/^(0|[1-9][0-9]{0,15})$/.test(raw) || !Number.isSafeInteger(Number(raw)))
     throw new ApiError(400, "after_invalid", "after must be a sequence number: a non-negative integer");
