@@ -9,6 +9,7 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "./command.js";
 import { describeError, EXIT_OK, EXIT_USAGE, UsageError } from "./errors.js";
+import { audit } from "./audit.js";
 import { bootstrap } from "./bootstrap.js";
 import { dev } from "./dev.js";
 import { importCommand } from "./import.js";
@@ -43,6 +44,7 @@ export const COMMANDS: Record<string, Command> = {
   import: importCommand,
   dev,
   verify,
+  audit,
 };
 
 function globalUsage(): string {

@@ -38,6 +38,8 @@ import {
   Targets,
   Timestamp,
   TufError,
+  sha256Sync,
+  toHex,
   utf8,
   type JSONObject,
 } from "../tuf/index.js";
@@ -55,6 +57,9 @@ import { SnapshotBytes } from "./snapshot-bytes.js";
 import { putCreateOnly } from "./create-only.js";
 import { r2Keys, type R2Keys } from "./r2-keys.js";
 import { readRepository, type RecoveredRepository } from "./recover.js";
+import { SigningLog, type LogPage } from "./signing-log.js";
+import type { LogCause, LoggedFile } from "./log-entry.js";
+import { binSizeDistribution, binTargetsChanged, initBinSizes } from "./bin-sizes.js";
 import type {
   BootstrapResult,
   Change,
@@ -94,6 +99,8 @@ const SWEEP_CHUNK = 1_000;
 const SWEEP_CHUNKS_PER_RUN = 10;
 /** Tries at writing timestamp.json, a second apart (R2: one write per second per key). */
 const TIMESTAMP_PUT_ATTEMPTS = 3;
+/** Publishes status lists, newest first. */
+const RECENT_PUBLISHES = 10;
 /** Bin-n files written between two progress records of a publish. */
 const WRITE_CHUNK = 1_024;
 
@@ -119,6 +126,7 @@ export class Publisher extends DurableObject<Env> {
   private tail: Promise<unknown> = Promise.resolve();
   /** When the current invocation's work began: WRITE_BUDGET_MS counts from here. */
   private budgetFrom = 0;
+  private readonly signingLog: SigningLog;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -127,6 +135,7 @@ export class Publisher extends DurableObject<Env> {
     this.settings = settingsFromEnv(env);
     this.policy = this.settings.policy;
     this.state = new PublishState(this.sql, ctx.storage.kv);
+    this.signingLog = new SigningLog(this.sql);
     ctx.blockConcurrencyWhile(async () => migrate(this.sql, Date.now()));
   }
 
@@ -166,6 +175,7 @@ export class Publisher extends DurableObject<Env> {
       for (const [name, md] of Object.entries(roles)) this.storeOfflineRole(name, md);
       for (let i = 0; i < n; i++)
         this.sql.exec("INSERT INTO bins (idx, version, expires) VALUES (?, 1, ?)", i, staggeredExpiry(i, n, now, this.policy));
+      initBinSizes(this.sql, n);
       this.sql.exec("INSERT INTO roles (name, version, expires) VALUES ('snapshot', 1, ?), ('timestamp', 1, ?)",
         now + this.policy.onlineExpiryMs, now + this.policy.onlineExpiryMs);
       const plan: PublishPlan = {
@@ -476,7 +486,15 @@ export class Publisher extends DurableObject<Env> {
       artifacts: this.counter("artifacts"),
       bins: this.currentLayout().succinct.numberOfBins,
       warnings: this.sizeWarnings(),
+      log: this.signingLog.head() ?? null,
+      recent_publishes: this.signingLog.recent(RECENT_PUBLISHES),
+      bin_sizes: binSizeDistribution(this.sql),
     };
+  }
+
+  /** The signing log's entries after `after` (GET /api/v1/log). */
+  async log(after: number): Promise<LogPage> {
+    return this.signingLog.page(after);
   }
 
   // ---- the publish loop -----------------------------------------------------
@@ -575,6 +593,8 @@ export class Publisher extends DurableObject<Env> {
             superseded.delete(key);
             this.sql.exec("DELETE FROM superseded WHERE key = ?", key);
           }
+        if (item.op === "add" && !prior) binTargetsChanged(this.sql, item.bin, 1);
+        if (item.op === "remove" && prior) binTargetsChanged(this.sql, item.bin, -1);
         if (item.op === "add")
           this.sql.exec(
             "INSERT INTO artifacts (bin, path, length, hashes, custom, size) VALUES (?, ?, ?, ?, ?, ?) " +
@@ -648,11 +668,14 @@ export class Publisher extends DurableObject<Env> {
     // Bins, offline roles and the snapshot are independent new names; only timestamp.json must wait for all of them.
     await Promise.all([
       this.writeBins(plan, signers),
-      ...plan.offline.filter((role) => role !== "root").map((role) => {
+      ...plan.offline.filter((role) => role !== "root").map(async (role) => {
         const { version, body } = this.offlineRoleBody(role);
-        return putJSON(bucket, this.keys.versioned(role, version), body);
+        await putJSON(bucket, this.keys.versioned(role, version), body);
+        this.signingLog.stage(plan.timestampVersion, [loggedFile(role, version, body)]);
       }),
-      putJSON(bucket, this.keys.versioned("snapshot", plan.snapshotVersion), snapshotBytes),
+      putJSON(bucket, this.keys.versioned("snapshot", plan.snapshotVersion), snapshotBytes).then(() =>
+        this.signingLog.stage(plan.timestampVersion, [loggedFile("snapshot", plan.snapshotVersion, snapshotBytes, signers)]),
+      ),
     ]);
     await crashPoint(this.env, this.ctx.storage, "after-snapshot");
 
@@ -672,6 +695,7 @@ export class Publisher extends DurableObject<Env> {
       try {
         // The one mutable name: a plain put.
         await bucket.put(this.keys.timestamp, timestampBytes, { httpMetadata: { contentType: "application/json" }, customMetadata: meta });
+        this.signingLog.stage(plan.timestampVersion, [loggedFile("timestamp", plan.timestampVersion, timestampBytes, signers)]);
         break;
       } catch (e) {
         if (attempt === TIMESTAMP_PUT_ATTEMPTS) throw e;
@@ -684,6 +708,7 @@ export class Publisher extends DurableObject<Env> {
     if (plan.offline.includes("root")) {
       const { version, body } = this.offlineRoleBody("root");
       await putJSON(bucket, this.keys.versioned("root", version), body);
+      this.signingLog.stage(plan.timestampVersion, [loggedFile("root", version, body)]);
       await crashPoint(this.env, this.ctx.storage, "after-root");
     }
   }
@@ -700,11 +725,14 @@ export class Publisher extends DurableObject<Env> {
       .one().bins_written;
     for (let start = done; start < plan.bins.length; start += WRITE_CHUNK) {
       const chunk = plan.bins.slice(start, start + WRITE_CHUNK);
+      const written: LoggedFile[] = [];
       await mapLimit(chunk, PUT_CONCURRENCY, async ([idx, version]) => {
         const bytes = await this.signBin(idx, version, signers);
         await putJSON(this.env.BUCKET, this.keys.versioned(succinct.roleName(idx), version), bytes);
+        written.push(loggedFile(succinct.roleName(idx), version, bytes, signers));
         await crashPoint(this.env, this.ctx.storage, "bins-partial");
       });
+      this.signingLog.stage(plan.timestampVersion, written);
       this.sql.exec("UPDATE publishes SET bins_written = ? WHERE timestamp_version = ?", start + chunk.length, plan.timestampVersion);
       if (start + chunk.length < plan.bins.length && Date.now() - this.budgetFrom > WRITE_BUDGET_MS) throw new Unfinished();
     }
@@ -726,6 +754,7 @@ export class Publisher extends DurableObject<Env> {
     this.ctx.storage.transactionSync(() => {
       this.sql.exec("UPDATE publishes SET committed_at = ? WHERE timestamp_version = ?", committedAt, plan.timestampVersion);
       this.state.committed(committedAt);
+      this.signingLog.append(plan.timestampVersion, plan.referenceTime, committedAt, this.logCause(plan));
       for (const key of superseded) this.sql.exec("INSERT OR IGNORE INTO superseded (key, since) VALUES (?, ?)", key, committedAt);
       for (const [id, bins] of Object.entries(plan.receipts)) {
         const result = {
@@ -979,6 +1008,19 @@ export class Publisher extends DurableObject<Env> {
       .map((b) => `${succinct.roleName(b.idx)} lists about ${b.bytes + BIN_ENVELOPE_BYTES} bytes, ${Math.round((100 * (b.bytes + BIN_ENVELOPE_BYTES)) / limit)}% of the ${limit} bytes TUF clients download by default: see "A bin is nearly full" in docs/operations.md`);
   }
 
+  private logCause(plan: PublishPlan): LogCause {
+    const { reason } = this.sql.exec<{ reason: string }>("SELECT reason FROM publishes WHERE timestamp_version = ?", plan.timestampVersion).one();
+    switch (reason) {
+      case "artifacts":
+        return { kind: "artifacts", receipts: Object.keys(plan.receipts).sort() };
+      case "offline_roles":
+      case "online_key_rotation":
+        return { kind: reason, roles: [...plan.offline].sort() };
+      default:
+        return { kind: reason as "bootstrap" | "renewal" };
+    }
+  }
+
   private audit(at: number, event: string, detail: object): void {
     this.sql.exec("INSERT INTO audit (at, event, detail) VALUES (?, ?, ?)", at, event, JSON.stringify(detail));
   }
@@ -986,6 +1028,14 @@ export class Publisher extends DurableObject<Env> {
 
 /** The invocation's time is up; the alarm resumes the publish from its recorded progress. */
 class Unfinished extends Error {}
+
+/** A written file as the signing log records it; `signers` signed it, else its own signatures name the keys. */
+function loggedFile(role: string, version: number, bytes: Uint8Array, signers?: readonly Ed25519Signer[]): LoggedFile {
+  const keyids = signers
+    ? signers.map((s) => s.key.keyid)
+    : (JSON.parse(new TextDecoder().decode(bytes)) as { signatures: Array<{ keyid: string }> }).signatures.map((s) => s.keyid);
+  return { role, version, length: bytes.length, sha256: toHex(sha256Sync(bytes)), keyids: keyids.sort() };
+}
 
 /** `{"signatures":[…],"signed":…}` built around already-canonical signed bytes: the keys sort this way. */
 async function envelope(signedBytes: Uint8Array, signers: readonly Ed25519Signer[]): Promise<Uint8Array> {

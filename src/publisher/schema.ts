@@ -135,6 +135,47 @@ const MIGRATIONS: readonly Migration[] = [
     sql.exec("DROP TABLE artifacts");
     sql.exec("ALTER TABLE artifacts_v2 RENAME TO artifacts");
   },
+  `
+  -- The signing log (signing-log.ts, docs/signing-log.md): one entry per publish, hash-chained, never changed or dropped.
+  CREATE TABLE signing_log (
+    seq INTEGER PRIMARY KEY,
+    prev TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    started INTEGER NOT NULL,
+    time INTEGER NOT NULL,
+    cause TEXT NOT NULL,
+    files INTEGER NOT NULL
+  );
+  CREATE TABLE signing_log_files (
+    seq INTEGER NOT NULL,
+    role TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    length INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    keyids TEXT NOT NULL,
+    PRIMARY KEY (seq, role)
+  ) WITHOUT ROWID;
+  -- Files an unfinished publish has written so far, keyed by its timestamp version.
+  CREATE TABLE signing_log_staged (
+    timestamp_version INTEGER NOT NULL,
+    role TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    length INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    keyids TEXT NOT NULL,
+    PRIMARY KEY (timestamp_version, role)
+  ) WITHOUT ROWID;
+  CREATE TRIGGER signing_log_no_update BEFORE UPDATE ON signing_log BEGIN SELECT RAISE(ABORT, 'the signing log is append-only'); END;
+  CREATE TRIGGER signing_log_no_delete BEFORE DELETE ON signing_log BEGIN SELECT RAISE(ABORT, 'the signing log is append-only'); END;
+  CREATE TRIGGER signing_log_files_no_update BEFORE UPDATE ON signing_log_files BEGIN SELECT RAISE(ABORT, 'the signing log is append-only'); END;
+  CREATE TRIGGER signing_log_files_no_delete BEFORE DELETE ON signing_log_files BEGIN SELECT RAISE(ABORT, 'the signing log is append-only'); END;
+  -- How many targets each bin lists, and how many bins list each count: the status page's
+  -- bin-size distribution without a scan of artifacts.
+  ALTER TABLE bins ADD COLUMN targets INTEGER NOT NULL DEFAULT 0;
+  UPDATE bins SET targets = (SELECT COUNT(*) FROM artifacts WHERE artifacts.bin = bins.idx);
+  CREATE TABLE bin_size_counts (size INTEGER PRIMARY KEY, bins INTEGER NOT NULL);
+  INSERT INTO bin_size_counts (size, bins) SELECT targets, COUNT(*) FROM bins GROUP BY targets;
+  `,
 ];
 
 export function migrate(sql: SqlStorage, now: number): void {

@@ -1,3 +1,6 @@
+import type { BinSizeBucket } from "./bin-sizes.js";
+import type { LogHead, PublishSummary } from "./signing-log.js";
+
 /** Plain-data requests and result unions of the Publisher's RPC methods (RPC keeps no custom error fields). */
 import type { JSONObject } from "../tuf/index.js";
 
@@ -115,6 +118,10 @@ export interface StatusView extends HealthView {
   bins: number;
   /** Bins nearing the size TUF clients download by default (client-limits.ts). */
   warnings: string[];
+  /** The signing log's newest entry (docs/signing-log.md); null before the first publish is logged. */
+  log: LogHead | null;
+  recent_publishes: PublishSummary[];
+  bin_sizes: BinSizeBucket[];
 }
 
 export type UpdateResult =

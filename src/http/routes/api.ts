@@ -12,6 +12,8 @@ import { requireUsableSettings } from "../settings-guard.js";
 import { decodePath } from "./targets.js";
 import { putCreateOnly } from "../../publisher/create-only.js";
 import { r2Keys } from "../../publisher/r2-keys.js";
+import { routeDocs } from "../api-docs.js";
+import { log } from "./log.js";
 import { parseArtifactChanges, parseJSON, parseOfflineRoles, readBody, validatePath } from "../validate.js";
 
 /** Largest file `PUT /api/v1/targets/<path>` hashes in memory. */
@@ -24,7 +26,7 @@ export const STATUS_CACHE_CONTROL = "public, max-age=5";
 
 export const api = new Hono<{ Bindings: Env }>()
   .use("*", requireUsableSettings)
-  .post("/bootstrap", requireAdmin, async (c) => {
+  .post("/bootstrap", routeDocs.bootstrap, requireAdmin, async (c) => {
     const { root, targets, bins } = parseOfflineRoles(parseJSON(await readBody(c.req.raw)), "all");
     const result = await publisherOf(c.env).bootstrap({ root: root!, targets: targets!, bins: bins! });
     switch (result.status) {
@@ -49,7 +51,7 @@ export const api = new Hono<{ Bindings: Env }>()
         throw new ApiError(422, result.code, result.message);
     }
   })
-  .post("/metadata", requireAdmin, async (c) => {
+  .post("/metadata", routeDocs.metadata, requireAdmin, async (c) => {
     const roles = parseOfflineRoles(parseJSON(await readBody(c.req.raw)), "some");
     const result = await publisherOf(c.env).updateOfflineRoles(roles);
     switch (result.status) {
@@ -65,7 +67,7 @@ export const api = new Hono<{ Bindings: Env }>()
         throw new ApiError(503, result.code, result.message);
     }
   })
-  .post("/artifacts", async (c) => {
+  .post("/artifacts", routeDocs.artifacts, async (c) => {
     const raw = await readBody(c.req.raw);
     await verifyWebhookSignature(c.req.header("x-tuf-edge-signature"), raw, c.env.WEBHOOK_SECRET, Math.floor(Date.now() / 1000));
     const changes = parseArtifactChanges(parseJSON(raw));
@@ -77,12 +79,12 @@ export const api = new Hono<{ Bindings: Env }>()
     });
     return submitResponse(c, result);
   })
-  .get("/receipts/:id", async (c) => {
+  .get("/receipts/:id", routeDocs.receipt, async (c) => {
     const view = await publisherOf(c.env).receipt(c.req.param("id"));
     if (!view) throw new ApiError(404, "receipt_not_found", `no receipt ${c.req.param("id")}`);
     return c.json(view);
   })
-  .put("/targets/*", requireAdmin, async (c) => {
+  .put("/targets/:path{.+}", routeDocs.hostedTarget, requireAdmin, async (c) => {
     const path = validatePath(decodePath(new URL(c.req.url).pathname.replace(/^\/api\/v1\/targets\//, "")) ?? 0, "path");
     const bytes = await readBody(c.req.raw, MAX_HOSTED_TARGET_BYTES);
     const hashes = await digestHex(bytes, ["sha256", "sha512"]);
@@ -101,11 +103,12 @@ export const api = new Hono<{ Bindings: Env }>()
     if (result.status === "queued" || result.status === "published") await c.env.BUCKET.put(keys.plainTarget(path), bytes, { httpMetadata });
     return submitResponse(c, result);
   })
-  .get("/status", async (c) => {
+  .get("/status", routeDocs.status, async (c) => {
     const status = await publisherOf(c.env).status();
     if (!status) throw new ApiError(409, "not_bootstrapped", "this repository is not bootstrapped yet: run tuf-edge bootstrap");
     return c.json(status, 200, { "cache-control": STATUS_CACHE_CONTROL });
-  });
+  })
+  .route("/log", log);
 
 function idempotencyKey(c: Ctx): string | undefined {
   const key = c.req.header("idempotency-key");
