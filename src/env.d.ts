@@ -10,5 +10,7 @@ declare namespace Cloudflare {
     WEBHOOK_SECRET: string;
     /** Bearer token of the admin API. */
     ADMIN_TOKEN: string;
+    /** Password of `POST /legacy/` uploads (username `__token__`); unset, uploads are refused. */
+    UPLOAD_TOKEN?: string;
   }
 }

@@ -43,6 +43,7 @@ import {
 import { parseOffline, succinctRolesOf, verifyOfflineSet, verifyOfflineUpdate, type OfflineRoles } from "./offline.js";
 import { binsPerRun, isDue, isOverdue, policyFromEnv, staggeredExpiry, type Policy } from "./policy.js";
 import { migrate } from "./schema.js";
+import { migratePythonIndex, PythonIndex, type FileCheck, type IndexChange, type PythonReleaseInput, type PythonUploadInput } from "./python-index.js";
 import { SnapshotBytes } from "./snapshot-bytes.js";
 import { targetKeys } from "./target-files.js";
 import type {
@@ -55,6 +56,7 @@ import type {
   SubmitResult,
   UpdateResult,
 } from "./types.js";
+import type { PythonReleaseResult, PythonUploadResult } from "./types.js";
 
 /** The most queued changes one publish takes; the rest go in the next one. */
 const MAX_BATCH = 20_000;
@@ -90,12 +92,17 @@ export class Publisher extends DurableObject<Env> {
   private layout?: { succinct: SuccinctRoles; snapshot: SnapshotBytes };
   private draining?: Promise<PublishResult>;
   private tail: Promise<unknown> = Promise.resolve();
+  private readonly python: PythonIndex;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.policy = policyFromEnv(env);
-    ctx.blockConcurrencyWhile(async () => migrate(this.sql, Date.now()));
+    this.python = new PythonIndex(this.sql, env.BUCKET);
+    ctx.blockConcurrencyWhile(async () => {
+      migrate(this.sql, Date.now());
+      migratePythonIndex(this.sql);
+    });
   }
 
   // ---- RPC: bootstrap -------------------------------------------------------
@@ -195,6 +202,52 @@ export class Publisher extends DurableObject<Env> {
     return row.result ? { receipt: id, status: "published", ...JSON.parse(row.result) } : { receipt: id, status: "queued" };
   }
 
+  // ---- RPC: the Python index (python-index.ts) -------------------------------
+
+  /** Whether an upload's filename is new, already there with these bytes, or refused; checked before its bytes go to R2. */
+  async pythonCheckFile(filename: string, sha256: string): Promise<FileCheck> {
+    if (!this.isBootstrapped()) return { status: "refused", code: "not_bootstrapped", message: "this repository is not bootstrapped yet: run tuf-edge bootstrap" };
+    return this.python.checkFile(filename, sha256);
+  }
+
+  /** Records an upload whose file (and METADATA) are in R2 under their hash-named keys; signs it with its pages in one publish. */
+  async pythonUpload(input: PythonUploadInput, wait: boolean, at?: number): Promise<PythonUploadResult> {
+    if (!this.isBootstrapped()) return { status: "not_bootstrapped" };
+    return this.python.serialize(async () => {
+      const check = this.python.checkFile(input.filename, input.sha256);
+      if (check.status !== "new") return check;
+      return this.accept(await this.python.upload(input, at ?? Date.now()), wait, at);
+    });
+  }
+
+  /** Yanks, unyanks or deletes every file of a release (PEP 592), re-signing its pages in the same publish. */
+  async pythonRelease(input: PythonReleaseInput, wait: boolean, at?: number): Promise<PythonReleaseResult> {
+    if (!this.isBootstrapped()) return { status: "not_bootstrapped" };
+    return this.python.serialize(async () => {
+      const change = await this.python.release(input);
+      return "status" in change ? change : this.accept(change, wait, at);
+    });
+  }
+
+  /** Queues an index change and its targets as one receipt, so one publish covers all of them. */
+  private async accept(change: IndexChange, wait: boolean, at?: number): Promise<SubmitResult> {
+    const now = at ?? Date.now();
+    const id = this.queueIndexChange(change, now);
+    await this.ctx.storage.setAlarm(now + RETRY_MS);
+    return this.awaitReceipt(id, wait, clockAt(at));
+  }
+
+  private queueIndexChange(change: IndexChange, now: number): string {
+    const { succinct } = this.currentLayout();
+    const id = crypto.randomUUID();
+    this.ctx.storage.transactionSync(() => {
+      change.apply();
+      this.sql.exec("INSERT INTO receipts (id, body_sha256, received_at) VALUES (?, '', ?)", id, now);
+      for (const c of change.changes) this.enqueue(id, c, succinct);
+    });
+    return id;
+  }
+
   // ---- RPC: renewal and recovery -------------------------------------------
 
   /** The cron's entry point: publishes queued changes and re-signs what is due; publishes nothing if nothing is. */
@@ -203,6 +256,11 @@ export class Publisher extends DurableObject<Env> {
     const clock = clockAt(at);
     // A publish already under way (say, for an upload) takes no due bins: wait for it, then run the renewal pass.
     await this.draining?.catch(() => undefined);
+    // The project list is too large to re-sign per upload at PyPI's size: each cron run re-signs it if a project was added.
+    await this.python.serialize(async () => {
+      const list = await this.python.projectListChanges();
+      if (list) this.queueIndexChange(list, clock()); // the drain below publishes it
+    });
     const result = await this.drain(clock, true);
     await this.exclusive(() => this.sweep(clock()));
     return result;
@@ -385,12 +443,17 @@ export class Publisher extends DurableObject<Env> {
     const { succinct, snapshot } = this.currentLayout();
     const p = this.policy;
     return this.ctx.storage.transactionSync(() => {
-      const queued = this.sql
+      let queued = this.sql
         .exec<{ seq: number; receipt: string; op: string; path: string; bin: number; length: number | null; hashes: string | null; custom: string | null }>(
           "SELECT * FROM queue ORDER BY seq LIMIT ?",
           MAX_BATCH,
         )
         .toArray();
+      // A receipt is published whole (a page and its files go together): a batch that cuts one leaves it to the next publish.
+      if (queued.length === MAX_BATCH) {
+        const cut = queued.findIndex((q) => q.receipt === queued[queued.length - 1]!.receipt);
+        if (cut > 0) queued = queued.slice(0, cut);
+      }
       const touched = new Set<number>();
       const receipts: Record<string, number[]> = {};
       const superseded = new Set<string>();
@@ -496,6 +559,8 @@ export class Publisher extends DurableObject<Env> {
         await new Promise((r) => setTimeout(r, 1_000));
       }
     }
+    // Plain copies of Python files and pages, for clients without TUF, change only once a timestamp covers them.
+    await this.python.copyPlain();
     // Clients fetch N+1.root.json before timestamp.json, so a new root goes
     // last: until it appears, every file above still verifies under root N.
     if (plan.offline.includes("root")) {

@@ -64,3 +64,11 @@ export type UpdateResult =
   | { status: "published" | "publishing"; timestamp: number; snapshot: number; roles: { root: number; targets: number; bins: number } }
   | { status: "not_bootstrapped" }
   | { status: "rejected"; code: string; message: string };
+
+/** An upload to the Python index: published or queued as a receipt, a no-op for the same bytes again, or refused. */
+export type PythonUploadResult =
+  | SubmitResult
+  | { status: "exists" }
+  | { status: "refused"; code: string; message: string };
+
+export type PythonReleaseResult = SubmitResult | { status: "not_found"; message: string };
