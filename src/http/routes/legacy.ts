@@ -38,14 +38,16 @@ class UploadRefused extends Error {
   }
 }
 
-export const legacy = new Hono<{ Bindings: Env }>().post("/", async (c) => {
+async function handle(c: Ctx): Promise<Response> {
   try {
     return await upload(c);
   } catch (e) {
     if (!(e instanceof UploadRefused)) throw e;
     return refusal(e);
   }
-});
+}
+
+export const legacy = new Hono<{ Bindings: Env }>().post("/legacy/", handle).post("/legacy", handle);
 
 function refusal(e: UploadRefused): Response {
   const headers: Record<string, string> = { "content-type": "application/json", "cache-control": "no-store" };

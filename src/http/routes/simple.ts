@@ -17,17 +17,17 @@ type Ctx = Context<{ Bindings: Env }>;
 /** Pages change with every upload and yank; caches revalidate them by ETag after this long. */
 const PAGE_CACHE = "public, max-age=60";
 
-// Hono matches "/x" and "/x/" alike; the handlers tell them apart, because links inside pages are relative to the slashed URL.
+// Links inside pages are relative to the slashed URL, so the unslashed one redirects there.
 export const simple = new Hono<{ Bindings: Env }>()
-  .get("/", (c) => (slashed(c) ? servePage(c, PROJECT_LIST_PATHS) : redirect(c, "/simple/")))
-  .get("/:project{[^/]+}", (c) => {
+  .get("/simple", (c) => redirect(c, "/simple/"))
+  .get("/simple/", (c) => servePage(c, PROJECT_LIST_PATHS))
+  .get("/simple/:project{[^/]+}", (c) => redirect(c, `/simple/${encodeURIComponent(normalizeName(c.req.param("project")))}/`))
+  .get("/simple/:project{[^/]+}/", (c) => {
     const project = c.req.param("project");
     const normal = normalizeName(project);
-    if (project !== normal || !slashed(c)) return redirect(c, `/simple/${encodeURIComponent(normal)}/`);
+    if (project !== normal) return redirect(c, `/simple/${encodeURIComponent(normal)}/`);
     return servePage(c, { html: projectPagePath(normal, "html"), json: projectPagePath(normal, "json") });
   });
-
-const slashed = (c: Ctx) => new URL(c.req.url).pathname.endsWith("/");
 
 function redirect(c: Ctx, path: string): Response {
   const url = new URL(c.req.url);
