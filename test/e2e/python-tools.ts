@@ -84,3 +84,30 @@ print(json.dumps(out))
   if (result.code !== 0) return result;
   return { ...result, files: JSON.parse(result.output.trim().split("\n").pop()!) };
 }
+
+/**
+ * An HTTP proxy that rewrites one form field of each request body on its way to the Worker: the
+ * only way to make a real twine send a digest that does not match its file.
+ */
+export async function tamperingProxy(target: string, field: string, value: string): Promise<{ url: string; close(): Promise<void> }> {
+  const { createServer } = await import("node:http");
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", async () => {
+      const body = Buffer.from(
+        Buffer.concat(chunks).toString("latin1").replace(new RegExp(`(name="${field}"\\r\\n\\r\\n)[^\\r]*`), `$1${value}`),
+        "latin1",
+      );
+      const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => k !== "content-length" && k !== "host")) as Record<string, string>;
+      const answer = await fetch(`${target}${req.url}`, { method: req.method, headers, body });
+      // fetch has already decoded the body.
+      const back = Object.fromEntries([...answer.headers].filter(([k]) => !["content-encoding", "content-length", "transfer-encoding"].includes(k)));
+      res.writeHead(answer.status, answer.statusText, back);
+      res.end(Buffer.from(await answer.arrayBuffer()));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const address = server.address() as { port: number };
+  return { url: `http://127.0.0.1:${address.port}`, close: () => new Promise((r) => server.close(() => r())) };
+}
