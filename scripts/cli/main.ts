@@ -15,6 +15,7 @@ import { init } from "./init.js";
 import { keygen } from "./keygen.js";
 import { print } from "./output.js";
 import { publish } from "./publish.js";
+import { deleteRelease, unyank, yank } from "./release.js";
 import { renew } from "./renew.js";
 import { rootRotate } from "./root-rotate.js";
 import { rotateOnlineKey } from "./rotate-online-key.js";
@@ -37,6 +38,9 @@ export const COMMANDS: Record<string, Command> = {
   bootstrap,
   upload,
   publish,
+  yank,
+  unyank,
+  delete: deleteRelease,
   dev,
   verify,
 };
