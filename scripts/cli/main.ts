@@ -18,6 +18,7 @@ import { keygen } from "./keygen.js";
 import { print } from "./output.js";
 import { publish } from "./publish.js";
 import { recover } from "./recover.js";
+import { deleteRelease, unyank, yank } from "./release.js";
 import { renew } from "./renew.js";
 import { rootRotate } from "./root-rotate.js";
 import { rotateOnlineKey } from "./rotate-online-key.js";
@@ -42,6 +43,9 @@ export const COMMANDS: Record<string, Command> = {
   upload,
   publish,
   import: importCommand,
+  yank,
+  unyank,
+  delete: deleteRelease,
   dev,
   verify,
   audit,

@@ -66,22 +66,41 @@ export function validatePath(path: unknown, where: string): string {
   return path;
 }
 
+/**
+ * PyPI's native file hash. It is accepted beside sha256 and left out of what is signed,
+ * because tuf-js cannot verify a target that lists it (docs/adr/0003-blake2b-256.md).
+ */
+const BLAKE2B_256 = "blake2b-256";
+
 export function validateHashes(hashes: unknown, where: string): Record<string, string> {
   if (typeof hashes !== "object" || hashes === null || Array.isArray(hashes) || Object.keys(hashes).length === 0)
     throw new ApiError(422, "hashes_invalid", `${where}: hashes must be an object with sha256 and/or sha512`);
+  const signed: Record<string, string> = {};
   for (const [alg, digest] of Object.entries(hashes)) {
+    if (alg === BLAKE2B_256) {
+      if (typeof digest !== "string" || !/^[0-9a-f]{64}$/.test(digest))
+        throw new ApiError(422, "hashes_invalid", `${where}: ${BLAKE2B_256} must be 64 lowercase hex characters`);
+      if (!Object.hasOwn(hashes, "sha256"))
+        throw new ApiError(
+          422,
+          "hash_algorithm_unsupported",
+          `${where}: ${BLAKE2B_256} is accepted only beside sha256, which is what gets signed (tuf-js clients cannot verify blake2b)`,
+        );
+      continue;
+    }
     const expected = Object.hasOwn(HASH_HEX_LENGTH, alg) ? HASH_HEX_LENGTH[alg] : undefined;
     if (expected === undefined)
       throw new ApiError(
         422,
         "hash_algorithm_unsupported",
         `${where}: hash algorithm ${JSON.stringify(alg)} is not accepted; use sha256 and/or sha512` +
-          (alg.startsWith("blake2") ? " (tuf-js clients cannot verify blake2b, so every target listing it would fail)" : ""),
+          (alg.startsWith("blake2") ? ` (or ${BLAKE2B_256} beside sha256; tuf-js clients cannot verify blake2b, so it is not signed)` : ""),
       );
     if (typeof digest !== "string" || digest.length !== expected || !/^[0-9a-f]+$/.test(digest))
       throw new ApiError(422, "hashes_invalid", `${where}: ${alg} must be ${expected} lowercase hex characters`);
+    signed[alg] = digest;
   }
-  return hashes as Record<string, string>;
+  return signed;
 }
 
 export function validateLength(length: unknown, where: string): number {

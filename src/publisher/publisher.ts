@@ -53,6 +53,7 @@ import { PublishState } from "./publish-state.js";
 import { binSignedBytes, type ListedRow } from "./bin-bytes.js";
 import { importView, ImportConflict, requestPublish, stageChunk, takeStaged } from "./import.js";
 import { migrate } from "./schema.js";
+import { migratePythonIndex, PythonIndex, type FileCheck, type IndexChange, type PythonReleaseInput, type PythonUploadInput } from "./python-index.js";
 import { SnapshotBytes } from "./snapshot-bytes.js";
 import { putCreateOnly } from "./create-only.js";
 import { r2Keys, type R2Keys } from "./r2-keys.js";
@@ -75,6 +76,7 @@ import type {
   SubmitResult,
   UpdateResult,
 } from "./types.js";
+import type { PythonReleaseResult, PythonUploadResult } from "./types.js";
 
 /** The most queued changes one publish takes; the rest go in the next one. */
 const MAX_BATCH = 20_000;
@@ -127,6 +129,7 @@ export class Publisher extends DurableObject<Env> {
   /** When the current invocation's work began: WRITE_BUDGET_MS counts from here. */
   private budgetFrom = 0;
   private readonly signingLog: SigningLog;
+  private readonly python: PythonIndex;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -136,7 +139,11 @@ export class Publisher extends DurableObject<Env> {
     this.policy = this.settings.policy;
     this.state = new PublishState(this.sql, ctx.storage.kv);
     this.signingLog = new SigningLog(this.sql);
-    ctx.blockConcurrencyWhile(async () => migrate(this.sql, Date.now()));
+    this.python = new PythonIndex(this.sql, env.BUCKET, this.keys);
+    ctx.blockConcurrencyWhile(async () => {
+      migrate(this.sql, Date.now());
+      migratePythonIndex(this.sql);
+    });
   }
 
   // ---- RPC: bootstrap -------------------------------------------------------
@@ -323,6 +330,52 @@ export class Publisher extends DurableObject<Env> {
     return row.result ? { receipt: id, status: "published", ...JSON.parse(row.result) } : { receipt: id, status: "queued" };
   }
 
+  // ---- RPC: the Python index (python-index.ts) -------------------------------
+
+  /** Whether an upload's filename is new, already there with these bytes, or refused; checked before its bytes go to R2. */
+  async pythonCheckFile(filename: string, sha256: string): Promise<FileCheck> {
+    if (!this.isBootstrapped()) return { status: "refused", code: "not_bootstrapped", message: "this repository is not bootstrapped yet: run tuf-edge bootstrap" };
+    return this.python.checkFile(filename, sha256);
+  }
+
+  /** Records an upload whose file (and METADATA) are in R2 under their hash-named keys; signs it with its pages in one publish. */
+  async pythonUpload(input: PythonUploadInput, wait: boolean, at?: number): Promise<PythonUploadResult> {
+    if (!this.isBootstrapped()) return { status: "not_bootstrapped" };
+    return this.python.serialize(async () => {
+      const check = this.python.checkFile(input.filename, input.sha256);
+      if (check.status !== "new") return check;
+      return this.accept(await this.python.upload(input, at ?? Date.now()), wait, at);
+    });
+  }
+
+  /** Yanks, unyanks or deletes every file of a release (PEP 592), re-signing its pages in the same publish. */
+  async pythonRelease(input: PythonReleaseInput, wait: boolean, at?: number): Promise<PythonReleaseResult> {
+    if (!this.isBootstrapped()) return { status: "not_bootstrapped" };
+    return this.python.serialize(async () => {
+      const change = await this.python.release(input);
+      return "status" in change ? change : this.accept(change, wait, at);
+    });
+  }
+
+  /** Queues an index change and its targets as one receipt, so one publish covers all of them. */
+  private async accept(change: IndexChange, wait: boolean, at?: number): Promise<SubmitResult> {
+    const now = at ?? Date.now();
+    const id = this.queueIndexChange(change, now);
+    await this.ctx.storage.setAlarm(now + RETRY_MS);
+    return this.awaitReceipt(id, wait, clockAt(at));
+  }
+
+  private queueIndexChange(change: IndexChange, now: number): string {
+    const { succinct } = this.currentLayout();
+    const id = crypto.randomUUID();
+    this.ctx.storage.transactionSync(() => {
+      change.apply();
+      this.sql.exec("INSERT INTO receipts (id, body_sha256, received_at) VALUES (?, '', ?)", id, now);
+      for (const c of change.changes) this.enqueue(id, c, succinct);
+    });
+    return id;
+  }
+
   // ---- RPC: renewal and recovery -------------------------------------------
 
   /** The cron's entry point: publishes queued changes and re-signs what is due; publishes nothing if nothing is. */
@@ -331,6 +384,11 @@ export class Publisher extends DurableObject<Env> {
     const clock = clockAt(at);
     // A publish already under way (say, for an upload) takes no due bins: wait for it, then run the renewal pass.
     await this.draining?.catch(() => undefined);
+    // The project list is too large to re-sign per upload at PyPI's size: each cron run re-signs it if a project was added.
+    await this.python.serialize(async () => {
+      const list = await this.python.projectListChanges();
+      if (list) this.queueIndexChange(list, clock()); // the drain below publishes it
+    });
     const result = await this.drain(clock, true);
     await this.exclusive(() => this.sweep(clock()));
     return result;
@@ -567,12 +625,17 @@ export class Publisher extends DurableObject<Env> {
     const { succinct, snapshot } = this.currentLayout();
     const p = this.policy;
     return this.ctx.storage.transactionSync(() => {
-      const queued = this.sql
+      let queued = this.sql
         .exec<{ seq: number; receipt: string; op: string; path: string; bin: number; length: number | null; hashes: string | null; custom: string | null; size: number | null }>(
           "SELECT * FROM queue ORDER BY seq LIMIT ?",
           MAX_BATCH,
         )
         .toArray();
+      // A receipt is published whole (a page and its files go together): a batch that cuts one leaves it to the next publish.
+      if (queued.length === MAX_BATCH) {
+        const cut = queued.findIndex((q) => q.receipt === queued[queued.length - 1]!.receipt);
+        if (cut > 0) queued = queued.slice(0, cut);
+      }
       const touched = new Set<number>();
       const receipts: Record<string, number[]> = {};
       const staged = takeStaged(this.sql);
@@ -703,6 +766,8 @@ export class Publisher extends DurableObject<Env> {
       }
     }
     await crashPoint(this.env, this.ctx.storage, "after-timestamp");
+    // Plain copies of Python files and pages, for clients without TUF, change only once a timestamp covers them.
+    await this.python.copyPlain();
     // Clients fetch N+1.root.json before timestamp.json, so a new root goes
     // last: until it appears, every file above still verifies under root N.
     if (plan.offline.includes("root")) {

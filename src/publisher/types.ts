@@ -160,3 +160,11 @@ export type ImportChunkResult =
   | { status: "conflict"; line: number; path: string }
   | { status: "not_bootstrapped" }
   | { status: "rejected"; code: string; message: string };
+
+/** An upload to the Python index: published or queued as a receipt, a no-op for the same bytes again, or refused. */
+export type PythonUploadResult =
+  | SubmitResult
+  | { status: "exists" }
+  | { status: "refused"; code: string; message: string };
+
+export type PythonReleaseResult = SubmitResult | { status: "not_found"; message: string };

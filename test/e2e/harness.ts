@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Updater } from "tuf-js";
 import { startLocalWorker, type LocalWorker } from "../../scripts/local/worker.js";
-import { ADMIN_TOKEN, makeCeremony, ONLINE_SEED_HEX, WEBHOOK_SECRET, webhookSignature, type Ceremony } from "../fixtures/ceremony.js";
+import { ADMIN_TOKEN, makeCeremony, ONLINE_SEED_HEX, UPLOAD_TOKEN, WEBHOOK_SECRET, webhookSignature, type Ceremony } from "../fixtures/ceremony.js";
 
 export interface Repo {
   worker: LocalWorker;
@@ -25,7 +25,7 @@ export async function startRepo({ bitLength = 6 } = {}): Promise<Repo> {
   const dir = mkdtempSync(join(tmpdir(), "tuf-edge-e2e-"));
   const worker = await startLocalWorker({
     dir: join(dir, "state"),
-    bindings: { ONLINE_KEY: ONLINE_SEED_HEX, WEBHOOK_SECRET, ADMIN_TOKEN },
+    bindings: { ONLINE_KEY: ONLINE_SEED_HEX, WEBHOOK_SECRET, ADMIN_TOKEN, UPLOAD_TOKEN },
   });
   const ceremony = await makeCeremony({ bitLength });
   const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>

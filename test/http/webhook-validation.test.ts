@@ -7,6 +7,7 @@ import { WEBHOOK_SECRET } from "../fixtures/ceremony.js";
 import {
   bootstrap,
   expectError,
+  getBytes,
   getStatus,
   postArtifacts,
   postArtifactsRaw,
@@ -63,12 +64,13 @@ const cases: Case[] = [
   { rule: "hashes are an array", body: add({ hashes: [SHA256] }), status: 422, code: "hashes_invalid" },
   { rule: "hashes are null", body: add({ hashes: null }), status: 422, code: "hashes_invalid" },
   {
-    rule: "hashes list blake2b-256",
-    body: add({ hashes: { sha256: SHA256, "blake2b-256": "ef".repeat(32) } }),
+    rule: "hashes list blake2b-256 without sha256 (ADR 0003)",
+    body: add({ hashes: { sha512: SHA512, "blake2b-256": "ef".repeat(32) } }),
     status: 422,
     code: "hash_algorithm_unsupported",
     mentions: "tuf-js",
   },
+  { rule: "blake2b-256 is not 64 hex characters", body: add({ hashes: { sha256: SHA256, "blake2b-256": "ef" } }), status: 422, code: "hashes_invalid" },
   { rule: "hashes list md5", body: add({ hashes: { md5: "0".repeat(32) } }), status: 422, code: "hash_algorithm_unsupported" },
   // Object.prototype members are not hash algorithms either (the lookup must use own keys only).
   { rule: "hashes list constructor", body: add({ hashes: { constructor: SHA256 } }), status: 422, code: "hash_algorithm_unsupported" },
@@ -173,6 +175,18 @@ describe("POST /api/v1/artifacts validation on a bootstrapped repository", () =>
     const res = await postArtifactsRaw(stream as unknown as Uint8Array, { query: "?wait=true", signature: "t=1,v1=00" });
     await expectError(res, 413, "body_too_large");
     expect(await repoState()).toEqual(before);
+  });
+
+  it("accepts blake2b-256 beside sha256 and signs only sha256, which every client can check (ADR 0003)", async () => {
+    const path = "packages/blake/blake-1.0.tar.gz";
+    const res = await postArtifactsRaw(add({ path, hashes: { sha256: SHA256, "blake2b-256": "ef".repeat(32) } }), { query: "?wait=true" });
+    expect(res.status, await res.clone().text()).toBe(200);
+    const { bins } = (await res.json()) as { bins: Record<string, number> };
+    const [role, version] = Object.entries(bins)[0]!;
+    const bin = JSON.parse(new TextDecoder().decode(await getBytes(`/metadata/${version}.${role}.json`))) as {
+      signed: { targets: Record<string, { hashes: Record<string, string> }> };
+    };
+    expect(bin.signed.targets[path]!.hashes).toEqual({ sha256: SHA256 });
   });
 
   it("accepts a body of exactly 1 MiB (the limit is inclusive)", async () => {
