@@ -10,6 +10,7 @@ import { readFileSync } from "node:fs";
 import type { Command } from "./command.js";
 import { describeError, EXIT_OK, EXIT_USAGE, UsageError } from "./errors.js";
 import { bootstrap } from "./bootstrap.js";
+import { client } from "./client.js";
 import { dev } from "./dev.js";
 import { init } from "./init.js";
 import { keygen } from "./keygen.js";
@@ -39,6 +40,7 @@ export const COMMANDS: Record<string, Command> = {
   publish,
   dev,
   verify,
+  client,
 };
 
 function globalUsage(): string {
