@@ -6,13 +6,13 @@ import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { DownloadError, type Fetcher, type MetadataStore } from "../../src/client/index.js";
 
-/** GETs with Node's fetch and stops reading at `maxLength` + 1 bytes. */
-export function httpFetcher(headers: Record<string, string> = {}): Fetcher {
+/** GETs with Node's fetch and stops reading at `maxLength` + 1 bytes. `onResponse` sees each good answer's headers. */
+export function httpFetcher(onResponse?: (url: string, headers: Headers) => void): Fetcher {
   return {
     async fetch(url, maxLength) {
       let res: Response;
       try {
-        res = await fetch(url, { headers });
+        res = await fetch(url);
       } catch (err) {
         throw new DownloadError(url, `cannot reach ${url} (${(err as Error).cause ?? (err as Error).message})`);
       }
@@ -20,6 +20,7 @@ export function httpFetcher(headers: Record<string, string> = {}): Fetcher {
         await res.body?.cancel();
         throw new DownloadError(url, `${url} answered HTTP ${res.status}`, { status: res.status });
       }
+      onResponse?.(url, res.headers);
       const declared = Number(res.headers.get("content-length") ?? NaN);
       if (declared > maxLength) {
         await res.body?.cancel();

@@ -15,6 +15,7 @@ import { dev } from "./dev.js";
 import { init } from "./init.js";
 import { keygen } from "./keygen.js";
 import { print } from "./output.js";
+import { proxy } from "./proxy.js";
 import { publish } from "./publish.js";
 import { renew } from "./renew.js";
 import { rootRotate } from "./root-rotate.js";
@@ -41,6 +42,7 @@ export const COMMANDS: Record<string, Command> = {
   dev,
   verify,
   client,
+  proxy,
 };
 
 function globalUsage(): string {
