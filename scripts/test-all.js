@@ -27,7 +27,21 @@ try {
   failed += 1;
 }
 if (run.status !== 0 && failed === 0) failed = 1;
+
+// The tuf-conformance suite against `tuf-edge client`: one run, each of its tests counted here.
+// It needs ../shared/vendor (python-tuf, tuf-conformance) and faketime; if they are missing it says so and counts one failure.
+const conformance = spawnSync("node", ["scripts/conformance/run.js", "--json"], { stdio: ["ignore", "pipe", "inherit"], encoding: "utf8" });
+process.stdout.write(conformance.stdout.split("\n").filter((l) => !l.startsWith("{")).join("\n"));
+try {
+  const counts = JSON.parse(conformance.stdout.trim().split("\n").at(-1));
+  passed += counts.passed;
+  failed += counts.failed;
+} catch {
+  console.error("conformance: no result (scripts/conformance/run.js)");
+  failed += 1;
+}
+
 if (typecheck.status === 0) passed += 1;
 else failed += 1;
 console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed === 0 && run.status === 0 ? 0 : 1);
+process.exit(failed === 0 && run.status === 0 && conformance.status === 0 ? 0 : 1);
