@@ -15,7 +15,7 @@ import type { Publisher } from "../../src/publisher/publisher.js";
 import { startProxy, type RunningProxy } from "../../scripts/cli/proxy-server.js";
 import { ADMIN_TOKEN } from "../fixtures/ceremony.js";
 import { startRepo, type Repo } from "./harness.js";
-import { buildWheel, projectPageHtml, projectPageJson, type Wheel } from "./pip-wheel.js";
+import { buildWheel, projectPageHtml, projectPageJson, type Wheel } from "../fixtures/wheel.js";
 
 const run = promisify(execFile);
 const HOUR = 3_600_000;
