@@ -61,8 +61,25 @@ try {
 if (run.status !== 0 && failed === 0 && problems.length === 0) problems.push(`vitest exited with status ${run.status}`);
 for (const p of problems) console.error(`test summary: ${p}`);
 failed += problems.length;
+
+// The tuf-conformance suite against `tuf-edge client`: one run, each of its tests counted here (not on a filtered run).
+// It needs ../shared/vendor (python-tuf, tuf-conformance) and faketime; if they are missing it says so and counts one failure.
+let conformanceOk = true;
+if (args.length === 0) {
+  const conformance = spawnSync("node", ["scripts/conformance/run.js", "--json"], { stdio: ["ignore", "pipe", "inherit"], encoding: "utf8" });
+  process.stdout.write(conformance.stdout.split("\n").filter((l) => !l.startsWith("{")).join("\n"));
+  conformanceOk = conformance.status === 0;
+  try {
+    const counts = JSON.parse(conformance.stdout.trim().split("\n").at(-1));
+    passed += counts.passed;
+    failed += counts.failed;
+  } catch {
+    console.error("conformance: no result (scripts/conformance/run.js)");
+    failed += 1;
+  }
+}
 if (typecheck.status === 0) passed += 1;
 else failed += 1;
 if (args.length > 0) console.log(`filtered run (${args.join(" ")}): not every test ran`);
 console.log(`${passed} passed, ${failed} failed${skipped > 0 ? `, ${skipped} skipped` : ""}`);
-process.exit(failed === 0 && run.status === 0 ? 0 : 1);
+process.exit(failed === 0 && run.status === 0 && conformanceOk ? 0 : 1);

@@ -7,8 +7,10 @@
  * `npm run bench > results.jsonl` keeps only results. See docs/performance.md.
  */
 import { bootstrap } from "./benchmarks/bootstrap.js";
+import { client } from "./benchmarks/client.js";
 import { clientCost } from "./benchmarks/client-cost.js";
 import { clientRefresh } from "./benchmarks/client-refresh.js";
+import { proxy } from "./benchmarks/proxy.js";
 import { publish } from "./benchmarks/publish.js";
 import { r2Local } from "./benchmarks/r2-local.js";
 import { renewal } from "./benchmarks/renewal.js";
@@ -18,7 +20,7 @@ import { memoryBench, sustained } from "./benchmarks/sustained.js";
 import { makeContext, type Benchmark } from "./lib/context.js";
 import { cleanupScratch } from "./lib/repo.js";
 
-const ALL: Benchmark[] = [bootstrap, publish, sustained, memoryBench, renewal, serving, clientCost, clientRefresh, r2Local, signing];
+const ALL: Benchmark[] = [bootstrap, publish, sustained, memoryBench, renewal, serving, clientCost, clientRefresh, client, proxy, r2Local, signing];
 
 // workerd's stdout reaches us through Miniflare's console.log: keep stdout for results.
 console.log = console.error;

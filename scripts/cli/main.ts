@@ -11,11 +11,13 @@ import type { Command } from "./command.js";
 import { describeError, EXIT_OK, EXIT_USAGE, UsageError } from "./errors.js";
 import { audit } from "./audit.js";
 import { bootstrap } from "./bootstrap.js";
+import { client } from "./client.js";
 import { dev } from "./dev.js";
 import { importCommand } from "./import.js";
 import { init } from "./init.js";
 import { keygen } from "./keygen.js";
 import { print } from "./output.js";
+import { proxy } from "./proxy.js";
 import { publish } from "./publish.js";
 import { recover } from "./recover.js";
 import { deleteRelease, unyank, yank } from "./release.js";
@@ -49,6 +51,8 @@ export const COMMANDS: Record<string, Command> = {
   dev,
   verify,
   audit,
+  client,
+  proxy,
 };
 
 function globalUsage(): string {

@@ -86,3 +86,58 @@ export function canonicalString(value: unknown): string {
 
 /** Canonical JSON bytes (UTF-8) of `value`. */
 export const canonicalBytes = (value: unknown): Uint8Array => utf8(canonicalString(value));
+
+/**
+ * securesystemslib's `encode_canonical`, for verifying metadata others signed: only `"` and `\`
+ * escaped, control characters raw, keys in code-point order, integers only. Inside the subset
+ * it equals `canonicalString`; outside it (a PEM key's newlines, say) it is what python-tuf
+ * verifies over. tuf-edge never signs these bytes: signing stays inside the subset.
+ */
+export function olpcCanonicalString(value: unknown): string {
+  const parts: string[] = [];
+  writeOlpc(value, parts);
+  return parts.join("");
+}
+
+function writeOlpc(value: unknown, out: string[]): void {
+  if (value === null) out.push("null");
+  else if (value === true) out.push("true");
+  else if (value === false) out.push("false");
+  else if (typeof value === "string") out.push(olpcString(value));
+  else if (typeof value === "number") {
+    if (!Number.isSafeInteger(value)) throw new TufError("not_canonical", `only integers can be canonical, got ${value}`);
+    out.push(String(value));
+  } else if (Array.isArray(value)) {
+    out.push("[");
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) out.push(",");
+      writeOlpc(value[i], out);
+    }
+    out.push("]");
+  } else if (typeof value === "object") {
+    const keys = Object.keys(value as object);
+    // Code-point order, as Python sorts; UTF-16 order differs only when a key holds a surrogate pair.
+    if (keys.some((k) => ASTRAL.test(k))) keys.sort(byCodePoint);
+    else keys.sort();
+    out.push("{");
+    for (let i = 0; i < keys.length; i++) {
+      if (i > 0) out.push(",");
+      out.push(olpcString(keys[i]!), ":");
+      writeOlpc((value as Record<string, unknown>)[keys[i]!], out);
+    }
+    out.push("}");
+  } else throw new TufError("not_canonical", `${typeof value} is not a JSON value`);
+}
+
+const NEEDS_ESCAPE = /["\\]/;
+const olpcString = (s: string): string => (NEEDS_ESCAPE.test(s) ? `"${s.replace(/(["\\])/g, "\\$1")}"` : `"${s}"`);
+
+function byCodePoint(a: string, b: string): number {
+  const x = [...a];
+  const y = [...b];
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    const d = x[i]!.codePointAt(0)! - y[i]!.codePointAt(0)!;
+    if (d !== 0) return d;
+  }
+  return x.length - y.length;
+}

@@ -1,6 +1,6 @@
 /** The pure TUF core shared by the Worker and the CLI. It imports nothing from Node or Cloudflare. */
 export { TufError, type TufErrorCode } from "./errors.js";
-export { assertCanonicalSubset, canonicalBytes, canonicalString, type JSONObject, type JSONValue } from "./canonical.js";
+export { assertCanonicalSubset, canonicalBytes, canonicalString, olpcCanonicalString, type JSONObject, type JSONValue } from "./canonical.js";
 export { digestHex, fromHex, fromUtf8, sha256Sync, timingSafeEqual, toHex, utf8, type HashAlgorithm } from "./bytes.js";
 export { Ed25519Signer, Key, Signature, type Signer } from "./keys.js";
 export { DelegatedRole, Role, SuccinctRoles } from "./role.js";

@@ -5,8 +5,8 @@
  * and its keyid is the SHA-256 of that object's canonical JSON (TUF spec 4.2.2).
  * Signing and verifying use WebCrypto, which workerd and Node both ship.
  */
-import { canonicalBytes, type JSONObject } from "./canonical.js";
-import { fromHex, sha256Sync, toHex } from "./bytes.js";
+import { olpcCanonicalString, type JSONObject } from "./canonical.js";
+import { fromHex, sha256Sync, toHex, utf8 } from "./bytes.js";
 import { TufError } from "./errors.js";
 import { isObject } from "./guards.js";
 
@@ -22,7 +22,16 @@ export class Key {
     if (typeof keyval.public !== "string") throw new TufError("malformed", "key: keyval.public must be a string");
     // securesystemslib compute_default_keyid: only keytype, scheme and keyval, so
     // extra fields some tools add to key objects do not change the keyid.
-    this.keyid = toHex(sha256Sync(canonicalBytes({ keytype, scheme, keyval: { ...keyval } })));
+    this.keyid = toHex(sha256Sync(utf8(olpcCanonicalString({ keytype, scheme, keyval: { ...keyval } }))));
+  }
+
+  /**
+   * True when `keyid` names this key: the SHA-256 of its canonical {keytype, scheme, keyval},
+   * or of the whole key object with its extra fields, as some tools compute it (tuf-conformance's
+   * test_deprecated_keyid_hash_algorithms).
+   */
+  hasKeyid(keyid: string): boolean {
+    return keyid === this.keyid || keyid === toHex(sha256Sync(utf8(olpcCanonicalString(this.toJSON()))));
   }
 
   static ed25519(publicKey: Uint8Array): Key {
@@ -44,15 +53,87 @@ export class Key {
     return { keytype: this.keytype, scheme: this.scheme, keyval: { ...this.keyval }, ...this.unrecognized };
   }
 
-  /** True when `sig` is a valid signature by this key over `data`. Unsupported schemes never verify. */
+  private verifyingKey?: Promise<VerifyingKey | undefined>;
+
+  /**
+   * True when `sig` is a valid signature by this key over `data`. The schemes are the TUF
+   * specification's (ed25519, ecdsa-sha2-nistp256, rsassa-pss-sha256) plus rsa-pkcs1v15-sha256,
+   * as securesystemslib verifies them; any other scheme never verifies.
+   */
   async verify(data: Uint8Array, sig: string): Promise<boolean> {
-    if (this.keytype !== "ed25519" || this.scheme !== "ed25519") return false;
-    if (!/^[0-9a-f]{128}$/.test(sig) || !/^[0-9a-f]{64}$/.test(this.keyval.public!)) return false;
-    const key = await crypto.subtle.importKey("raw", fromHex(this.keyval.public!) as BufferSource, { name: "Ed25519" }, false, [
-      "verify",
-    ]);
-    return crypto.subtle.verify({ name: "Ed25519" }, key, fromHex(sig) as BufferSource, data as BufferSource);
+    if (!/^([0-9a-f]{2})+$/.test(sig)) return false;
+    // Imported once per key: a refresh verifies thousands of bins with the same online key.
+    this.verifyingKey ??= importVerifyingKey(this).catch(() => undefined);
+    const key = await this.verifyingKey;
+    if (!key) return false;
+    let signature = fromHex(sig);
+    if (key.name === "ECDSA") {
+      const raw = ecdsaDerToRaw(signature);
+      if (!raw) return false;
+      signature = raw;
+    }
+    try {
+      return await crypto.subtle.verify(key.params, key.cryptoKey, signature as BufferSource, data as BufferSource);
+    } catch {
+      return false;
+    }
   }
+}
+
+interface VerifyingKey {
+  name: string;
+  params: Parameters<SubtleCrypto["verify"]>[0];
+  cryptoKey: CryptoKey;
+}
+
+async function importVerifyingKey(key: Key): Promise<VerifyingKey | undefined> {
+  const pub = key.keyval.public!;
+  const spki = (algorithm: Parameters<SubtleCrypto["importKey"]>[2]) =>
+    crypto.subtle.importKey("spki", pemToDer(pub) as BufferSource, algorithm, false, ["verify"]);
+  if (key.keytype === "ed25519" && key.scheme === "ed25519") {
+    if (!/^[0-9a-f]{64}$/.test(pub)) return undefined;
+    const cryptoKey = await crypto.subtle.importKey("raw", fromHex(pub) as BufferSource, { name: "Ed25519" }, false, ["verify"]);
+    return { name: "Ed25519", params: { name: "Ed25519" }, cryptoKey };
+  }
+  // "ecdsa-sha2-nistp256" as a keytype is deprecated by the spec, but securesystemslib still accepts it.
+  if ((key.keytype === "ecdsa" || key.keytype === "ecdsa-sha2-nistp256") && key.scheme === "ecdsa-sha2-nistp256") {
+    const cryptoKey = await spki({ name: "ECDSA", namedCurve: "P-256" });
+    return { name: "ECDSA", params: { name: "ECDSA", hash: "SHA-256" }, cryptoKey };
+  }
+  if (key.keytype === "rsa" && key.scheme === "rsassa-pss-sha256") {
+    const cryptoKey = await spki({ name: "RSA-PSS", hash: "SHA-256" });
+    // securesystemslib signs with a salt as long as the digest.
+    return { name: "RSA-PSS", params: { name: "RSA-PSS", saltLength: 32 }, cryptoKey };
+  }
+  if (key.keytype === "rsa" && key.scheme === "rsa-pkcs1v15-sha256") {
+    const cryptoKey = await spki({ name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" });
+    return { name: "RSASSA-PKCS1-v1_5", params: { name: "RSASSA-PKCS1-v1_5" }, cryptoKey };
+  }
+  return undefined;
+}
+
+/** The DER bytes of a PEM "PUBLIC KEY" block (SubjectPublicKeyInfo), as securesystemslib writes ECDSA and RSA keys. */
+function pemToDer(pem: string): Uint8Array {
+  const body = pem.replace(/-----(BEGIN|END) PUBLIC KEY-----/g, "").replace(/\s+/g, "");
+  return Uint8Array.from(atob(body), (c) => c.charCodeAt(0));
+}
+
+/** An ECDSA P-256 signature from DER (SEQUENCE of two INTEGERs, as securesystemslib signs) to WebCrypto's r||s. */
+function ecdsaDerToRaw(der: Uint8Array): Uint8Array | undefined {
+  if (der.length < 8 || der[0] !== 0x30 || der[1] !== der.length - 2) return undefined;
+  const out = new Uint8Array(64);
+  let at = 2;
+  for (let part = 0; part < 2; part++) {
+    if (der[at] !== 0x02) return undefined;
+    const len = der[at + 1]!;
+    let value = der.subarray(at + 2, at + 2 + len);
+    if (value.length !== len || len === 0) return undefined;
+    while (value.length > 1 && value[0] === 0) value = value.subarray(1);
+    if (value.length > 32) return undefined;
+    out.set(value, part * 32 + 32 - value.length);
+    at += 2 + len;
+  }
+  return at === der.length ? out : undefined;
 }
 
 export class Signature {

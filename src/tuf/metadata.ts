@@ -4,7 +4,7 @@
  * Bytes are the artifact: `toBytes()` is the canonical envelope tuf-edge writes,
  * and snapshot/timestamp hashes cover exactly those bytes, never a re-serialization.
  */
-import { canonicalString, type JSONObject } from "./canonical.js";
+import { canonicalString, olpcCanonicalString, type JSONObject } from "./canonical.js";
 import { fromUtf8, utf8 } from "./bytes.js";
 import { TufError } from "./errors.js";
 import { isObject } from "./guards.js";
@@ -30,6 +30,7 @@ const PARSERS: { [K in RoleType]: (raw: unknown) => SignedByType[K] } = {
 
 export class Metadata<T extends Signed = Signed> {
   private cachedSignedBytes?: Uint8Array;
+  private cachedVerificationBytes?: Uint8Array;
 
   constructor(
     readonly signed: T,
@@ -62,6 +63,16 @@ export class Metadata<T extends Signed = Signed> {
   signedBytes(): Uint8Array {
     this.cachedSignedBytes ??= utf8(canonicalString(this.signed.toJSON()));
     return this.cachedSignedBytes;
+  }
+
+  /**
+   * The bytes signatures are checked over: securesystemslib's canonical form of `signed`, so
+   * metadata other tools signed (PEM keys hold newlines) verifies as in python-tuf. Equal to
+   * `signedBytes()` for everything tuf-edge signs.
+   */
+  verificationBytes(): Uint8Array {
+    this.cachedVerificationBytes ??= this.cachedSignedBytes ?? utf8(olpcCanonicalString(this.signed.toJSON()));
+    return this.cachedVerificationBytes;
   }
 
   toJSON(): JSONObject {

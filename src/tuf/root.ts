@@ -25,7 +25,7 @@ export class Root extends Signed {
     const extra = Object.keys(roles).filter((name) => !(TOP_LEVEL_ROLES as readonly string[]).includes(name));
     if (extra.length > 0) throw new TufError("malformed", `root: roles must only hold top-level roles, got ${extra.join(", ")}`);
     for (const [keyid, key] of Object.entries(keys))
-      if (key.keyid !== keyid) throw new TufError("malformed", `root: keyid ${keyid} is not the SHA-256 of its key`);
+      if (!key.hasKeyid(keyid)) throw new TufError("malformed", `root: keyid ${keyid} is not the SHA-256 of its key`);
   }
 
   static fromJSON(raw: unknown): Root {

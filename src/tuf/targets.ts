@@ -53,7 +53,7 @@ export class Delegations {
       if (role.name === "" || (TOP_LEVEL_ROLES as readonly string[]).includes(role.name))
         throw new TufError("malformed", `delegations: ${JSON.stringify(role.name)} cannot name a delegated role`);
     for (const [keyid, key] of Object.entries(keys))
-      if (key.keyid !== keyid) throw new TufError("malformed", `delegations: keyid ${keyid} is not the SHA-256 of its key`);
+      if (!key.hasKeyid(keyid)) throw new TufError("malformed", `delegations: keyid ${keyid} is not the SHA-256 of its key`);
   }
 
   static fromJSON(raw: unknown): Delegations {

@@ -38,7 +38,7 @@ export async function countSignatures(
   role: Role,
   metadata: Metadata<Signed>,
 ): Promise<VerificationResult> {
-  const data = metadata.signedBytes();
+  const data = metadata.verificationBytes();
   const signed = new Set<string>();
   const unsigned = new Set<string>();
   for (const keyid of role.keyids) {

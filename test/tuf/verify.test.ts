@@ -107,9 +107,9 @@ describe("verificationResult", () => {
       expect((await verificationResult(root, "snapshot", Metadata.fromBytes("snapshot", pretty))).verified).toBe(true);
     });
 
-    it("throws not_canonical, not a threshold error, when signed lies outside the canonical subset", async () => {
+    it("checks metadata outside the canonical subset over securesystemslib's bytes, as python-tuf does", async () => {
       const md = Metadata.fromJSON("snapshot", envelope({ ...snapshotV7(), meta: { "a\nb.json": { version: 1 } } }));
-      await expectRejectsTuf(verificationResult(root, "snapshot", md), "not_canonical");
+      expect((await verificationResult(root, "snapshot", md)).verified).toBe(false);
     });
 
     it.each(["bins", "Snapshot", "", "constructor", "__proto__", "toString"])("throws unknown_role for %j", async (name) => {
