@@ -9,8 +9,8 @@ export function initBinSizes(sql: SqlStorage, numberOfBins: number): void {
   sql.exec("INSERT INTO bin_size_counts (size, bins) VALUES (0, ?)", numberOfBins);
 }
 
-/** A target was added to (+1) or removed from (-1) bin `idx`. */
-export function binTargetsChanged(sql: SqlStorage, idx: number, delta: 1 | -1): void {
+/** `delta` targets were added to (> 0) or removed from (< 0) bin `idx`. */
+export function binTargetsChanged(sql: SqlStorage, idx: number, delta: number): void {
   const before = sql.exec<{ targets: number }>("UPDATE bins SET targets = targets + ? WHERE idx = ? RETURNING targets", delta, idx).one().targets - delta;
   sql.exec("UPDATE bin_size_counts SET bins = bins - 1 WHERE size = ?", before);
   sql.exec("DELETE FROM bin_size_counts WHERE size = ? AND bins = 0", before);

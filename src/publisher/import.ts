@@ -9,6 +9,7 @@
  * Only new paths are staged: a line that would change a listed target is a
  * conflict, stopping the chunk or skipped, as the caller asks.
  */
+import { binTargetsChanged } from "./bin-sizes.js";
 import { canonicalString, type SuccinctRoles } from "../tuf/index.js";
 import { assertWithinClientLimit, BIN_ENVELOPE_BYTES, entryBytes } from "./client-limits.js";
 import type { ImportChunk, ImportChunkResult, ImportView } from "./types.js";
@@ -54,7 +55,7 @@ export function importView(sql: SqlStorage, id: string): ImportView {
 export function stageChunk(sql: SqlStorage, succinct: SuccinctRoles, chunk: ImportChunk, now: number): ImportChunkResult {
   const before = importView(sql, chunk.id);
   if (chunk.firstLine !== before.next_line) return { status: "out_of_order", import: before };
-  const binBytes = new Map<number, number>();
+  const binBytes = new Map<number, { bytes: number; targets: number }>();
   const skipped: Array<{ line: number; path: string }> = [];
   let added = 0;
   let unchanged = 0;
@@ -83,13 +84,17 @@ export function stageChunk(sql: SqlStorage, succinct: SuccinctRoles, chunk: Impo
       change.custom === undefined ? null : canonicalString(change.custom),
       size,
     );
-    binBytes.set(bin, (binBytes.get(bin) ?? 0) + size);
+    const listed = binBytes.get(bin) ?? { bytes: 0, targets: 0 };
+    listed.bytes += size;
+    listed.targets += 1;
+    binBytes.set(bin, listed);
     added++;
   }
-  for (const [bin, delta] of binBytes) {
+  for (const [bin, listed] of binBytes) {
     const { bytes } = sql
-      .exec<{ bytes: number }>("UPDATE bins SET bytes = bytes + ?, staged = 1 WHERE idx = ? RETURNING bytes + queued_bytes AS bytes", delta, bin)
+      .exec<{ bytes: number }>("UPDATE bins SET bytes = bytes + ?, staged = 1 WHERE idx = ? RETURNING bytes + queued_bytes AS bytes", listed.bytes, bin)
       .one();
+    binTargetsChanged(sql, bin, listed.targets);
     assertWithinClientLimit("targets", succinct.roleName(bin), bytes + BIN_ENVELOPE_BYTES);
   }
   if (added > 0) sql.exec("UPDATE counters SET value = value + ? WHERE name = 'artifacts'", added);

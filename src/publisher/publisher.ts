@@ -261,11 +261,24 @@ export class Publisher extends DurableObject<Env> {
       this.sql.exec("INSERT INTO bins (idx, version, expires) VALUES (?, ?, ?)", i, version, staggeredExpiry(i, n, now, this.policy));
       bins.push([i, version]);
     }
-    for (const a of found.artifacts)
+    initBinSizes(this.sql, n);
+    const listed = new Map<number, { bytes: number; targets: number }>();
+    for (const a of found.artifacts) {
+      const size = entryBytes(a.path, a.length, a.hashes, a.custom);
       this.sql.exec(
-        "INSERT INTO artifacts (path, bin, length, hashes, custom) VALUES (?, ?, ?, ?, ?)",
-        a.path, a.bin, a.length, JSON.stringify(a.hashes), a.custom === undefined ? null : JSON.stringify(a.custom),
+        "INSERT INTO artifacts (bin, path, length, hashes, custom, size) VALUES (?, ?, ?, ?, ?, ?)",
+        a.bin, a.path, a.length, canonicalString(a.hashes), a.custom === undefined ? null : canonicalString(a.custom), size,
       );
+      const bin = listed.get(a.bin) ?? { bytes: 0, targets: 0 };
+      bin.bytes += size;
+      bin.targets += 1;
+      listed.set(a.bin, bin);
+    }
+    for (const [idx, bin] of listed) {
+      this.sql.exec("UPDATE bins SET bytes = ? WHERE idx = ?", bin.bytes, idx);
+      binTargetsChanged(this.sql, idx, bin.targets);
+    }
+    this.bumpCounter("artifacts", found.artifacts.length);
     const expires = now + this.policy.onlineExpiryMs;
     const plan: PublishPlan = {
       snapshotVersion: above("snapshot", found.snapshot.signed.version),

@@ -53,7 +53,7 @@ describe("signing log", () => {
     }
     // Every file of the newest entries is still in R2 with the logged bytes and signatures.
     for (const file of entries.slice(1).flatMap((e) => e.files)) {
-      const object = await env.BUCKET.get(servedPath(file));
+      const object = await env.BUCKET.get(`default/${servedPath(file)}`);
       if (file.role === "timestamp" && file.version !== entries.at(-1)!.files.find((f) => f.role === "timestamp")!.version) continue;
       const bytes = new Uint8Array(await object!.arrayBuffer());
       expect(bytes.length, servedPath(file)).toBe(file.length);

@@ -11,13 +11,15 @@ import { Hono } from "hono";
 import { settingsFromEnv } from "../../publisher/config.js";
 import { publisherOf } from "../publisher-stub.js";
 import { r2Keys } from "../../publisher/r2-keys.js";
+import { STATUS_CACHE_CONTROL } from "./api.js";
 
 /** Longest /healthz waits for the Publisher before answering from R2 alone. */
 export const HEALTH_DEADLINE_MS = 2_000;
 
 export const health = new Hono<{ Bindings: Env }>().get("/healthz", async (c) => {
   const settings = settingsFromEnv(c.env);
-  const headers = { "cache-control": "no-store" };
+  // Public like status: caches may answer a flood of it for a few seconds instead of the Publisher.
+  const headers = { "cache-control": STATUS_CACHE_CONTROL };
   let timer: ReturnType<typeof setTimeout> | undefined;
   const answer = await Promise.race([
     publisherOf(c.env).health().then((view) => ({ view }), (e: unknown) => ({ error: e instanceof Error ? e.message : String(e) })),
