@@ -7,8 +7,9 @@ export type Change =
 
 export interface SubmitRequest {
   changes: Change[];
-  /** SHA-256 of the raw request body, so a reused Idempotency-Key with another body is caught. */
+  /** The request's fingerprint (SHA-256 of the raw webhook body; of path and content for a PUT), so a reused key with another request is caught. */
   bodySha256: string;
+  /** `webhook:<webhook-id>` or `put:<Idempotency-Key>`: a key seen before is never applied again. */
   idempotencyKey?: string;
   wait?: boolean;
 }

@@ -3,9 +3,9 @@
  * Every request that is accepted is durable in the Publisher before the 2xx goes out.
  */
 import { Hono, type Context } from "hono";
-import { digestHex, toHex, sha256Sync } from "../../tuf/index.js";
+import { digestHex, sha256Sync, toHex, utf8 } from "../../tuf/index.js";
 import type { ReceiptView, SubmitResult } from "../../publisher/types.js";
-import { requireAdmin, verifyWebhookSignature } from "../auth.js";
+import { requireAdmin, verifyWebhook } from "../auth.js";
 import { ApiError } from "../errors.js";
 import { publisherOf } from "../publisher-stub.js";
 import { decodePath } from "./targets.js";
@@ -60,15 +60,18 @@ export const api = new Hono<{ Bindings: Env }>()
   })
   .post("/artifacts", async (c) => {
     const raw = await readBody(c.req.raw);
-    await verifyWebhookSignature(c.req.header("x-tuf-edge-signature"), raw, c.env.WEBHOOK_SECRET, Math.floor(Date.now() / 1000));
+    const headers = { id: c.req.header("webhook-id"), timestamp: c.req.header("webhook-timestamp"), signature: c.req.header("webhook-signature") };
+    const deliveryId = await verifyWebhook(headers, raw, c.env.WEBHOOK_SECRET, Math.floor(Date.now() / 1000));
     const changes = parseArtifactChanges(parseJSON(raw));
+    // The signed delivery id is the idempotency key: a retry (same id and body) gets the first
+    // delivery's receipt and changes nothing; a captured delivery replayed later does the same.
     const result = await publisherOf(c.env).submit({
       changes,
       bodySha256: toHex(sha256Sync(raw)),
-      idempotencyKey: idempotencyKey(c),
+      idempotencyKey: `webhook:${deliveryId}`,
       wait: c.req.query("wait") === "true",
     });
-    return submitResponse(c, result);
+    return submitResponse(c, result, "webhook-id");
   })
   .get("/receipts/:id", async (c) => {
     const view = await publisherOf(c.env).receipt(c.req.param("id"));
@@ -84,15 +87,17 @@ export const api = new Hono<{ Bindings: Env }>()
     // TUF spec 6.2.1: one identical copy per listed hash. Their names come from
     // the content, so writing them before the request is accepted replaces nothing.
     await Promise.all(Object.values(hashes).map((h) => putCreateOnly(c.env.BUCKET, keys.consistentTarget(path, h), bytes, { httpMetadata })));
+    const key = idempotencyKey(c);
     const result = await publisherOf(c.env).submit({
       changes: [{ op: "add", path, length: bytes.length, hashes }],
-      bodySha256: hashes.sha256!,
-      idempotencyKey: idempotencyKey(c),
+      // The fingerprint covers the path too: the same key for the same bytes under another path is a different request.
+      bodySha256: toHex(sha256Sync(utf8(`${path}\n${hashes.sha256}`))),
+      ...(key === undefined ? {} : { idempotencyKey: `put:${key}` }),
       wait: c.req.query("wait") === "true",
     });
     // The plain name, for clients without TUF, changes only once the change is accepted.
     if (result.status === "queued" || result.status === "published") await c.env.BUCKET.put(keys.plainTarget(path), bytes, { httpMetadata });
-    return submitResponse(c, result);
+    return submitResponse(c, result, "Idempotency-Key");
   })
   .get("/status", async (c) => {
     const status = await publisherOf(c.env).status();
@@ -107,12 +112,14 @@ function idempotencyKey(c: Ctx): string | undefined {
   return key;
 }
 
-function submitResponse(c: Ctx, result: SubmitResult): Response {
+function submitResponse(c: Ctx, result: SubmitResult, keyHeader: "webhook-id" | "Idempotency-Key"): Response {
   switch (result.status) {
     case "not_bootstrapped":
       throw new ApiError(409, "not_bootstrapped", "this repository is not bootstrapped yet: run tuf-edge bootstrap");
     case "idempotency_conflict":
-      throw new ApiError(422, "idempotency_key_reused", "this Idempotency-Key was used with a different body");
+      throw keyHeader === "webhook-id"
+        ? new ApiError(422, "webhook_id_reused", "this webhook-id was delivered before with a different body; each delivery needs its own id")
+        : new ApiError(422, "idempotency_key_reused", "this Idempotency-Key was used with a different path or content");
     case "published":
       return c.json(result satisfies ReceiptView, 200);
     case "queued":
