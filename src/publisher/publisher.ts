@@ -70,6 +70,8 @@ const RETRY_MS = 2_000;
 /** Superseded files one sweep deletes at most (R2 deletes up to 1,000 keys per call). */
 const SWEEP_CHUNK = 1_000;
 const SWEEP_CHUNKS_PER_RUN = 10;
+/** A key R2 would not delete is tried again this much later, so it never holds up the others. */
+const SWEEP_RETRY_MS = 86_400_000;
 /** Tries at writing timestamp.json, a second apart (R2: one write per second per key). */
 const TIMESTAMP_PUT_ATTEMPTS = 3;
 /** Bin-n files written between two progress records of a publish. */
@@ -285,7 +287,10 @@ export class Publisher extends DurableObject<Env> {
     // A publish already under way (say, for an upload) takes no due bins: wait for it, then run the renewal pass.
     await this.draining?.catch(() => undefined);
     const result = await this.drain(clock, true);
-    await this.exclusive(() => this.sweep(clock()));
+    // Retention is housekeeping: a failing sweep is logged and retried next run, and never fails renewal.
+    await this.exclusive(() => this.sweep(clock())).catch((e) =>
+      console.error(JSON.stringify({ event: "sweep_failed", error: e instanceof Error ? e.message : String(e) })),
+    );
     return result;
   }
 
@@ -730,9 +735,11 @@ export class Publisher extends DurableObject<Env> {
         .toArray()
         .map((r) => r.key);
       if (keys.length === 0) return;
-      await this.env.BUCKET.delete(keys);
+      const failed = await deleteEach(this.env.BUCKET, keys);
       this.ctx.storage.transactionSync(() => {
-        for (const key of keys) this.sql.exec("DELETE FROM superseded WHERE key = ?", key);
+        for (const key of keys)
+          if (failed.has(key)) this.sql.exec("UPDATE superseded SET since = ? WHERE key = ?", now + SWEEP_RETRY_MS, key);
+          else this.sql.exec("DELETE FROM superseded WHERE key = ?", key);
       });
     }
   }
@@ -898,6 +905,22 @@ function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
 /** Versioned metadata: create-only, so no storage accident can give a published version other bytes. */
 function putJSON(bucket: R2Bucket, key: string, bytes: Uint8Array): Promise<void> {
   return putCreateOnly(bucket, key, bytes, { httpMetadata: { contentType: "application/json" } });
+}
+
+/** Deletes `keys` in one call; if R2 refuses the batch, one by one. Returns the keys that could not be deleted. */
+async function deleteEach(bucket: R2Bucket, keys: string[]): Promise<Set<string>> {
+  try {
+    await bucket.delete(keys);
+    return new Set();
+  } catch {
+    const failed = new Set<string>();
+    for (const key of keys)
+      await bucket.delete(key).catch((e) => {
+        failed.add(key);
+        console.error(JSON.stringify({ event: "sweep_delete_failed", key, error: e instanceof Error ? e.message : String(e) }));
+      });
+    return failed;
+  }
 }
 
 async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {

@@ -176,9 +176,13 @@ describe("POST /api/v1/artifacts validation on a bootstrapped repository", () =>
   });
 
   it("accepts a body of exactly 1 MiB (the limit is inclusive)", async () => {
-    const prefix = JSON.stringify({ add: [entry({ path: "limit/exact.bin", custom: { filler: "" } })] });
-    const filler = "x".repeat(1024 * 1024 - prefix.length);
-    const body = prefix.replace('"filler":""', `"filler":"${filler}"`);
+    // custom is bounded per entry, so the mebibyte is spread over entries of about 16 KiB each.
+    const entries = Array.from({ length: 64 }, (_, i) => entry({ path: `limit/exact-${i}.bin`, custom: { filler: "" } }));
+    const prefix = JSON.stringify({ add: entries });
+    const room = 1024 * 1024 - prefix.length;
+    const each = Math.floor(room / 64);
+    let k = 0;
+    const body = prefix.replace(/"filler":""/g, () => `"filler":"${"x".repeat(k++ === 0 ? room - 63 * each : each)}"`);
     expect(new TextEncoder().encode(body).length).toBe(1024 * 1024);
     const res = await postArtifactsRaw(body, { query: "?wait=true" });
     expect(res.status, await res.clone().text()).toBe(200);

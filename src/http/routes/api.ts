@@ -11,7 +11,7 @@ import { publisherOf } from "../publisher-stub.js";
 import { decodePath } from "./targets.js";
 import { putCreateOnly } from "../../publisher/create-only.js";
 import { r2Keys } from "../../publisher/r2-keys.js";
-import { parseArtifactChanges, parseJSON, parseOfflineRoles, readBody, validatePath } from "../validate.js";
+import { parseArtifactChanges, parseJSON, parseOfflineRoles, parseWebhookJSON, readBody, validatePath } from "../validate.js";
 
 /** Largest file `PUT /api/v1/targets/<path>` hashes in memory. */
 export const MAX_HOSTED_TARGET_BYTES = 64 * 1024 * 1024;
@@ -62,7 +62,7 @@ export const api = new Hono<{ Bindings: Env }>()
     const raw = await readBody(c.req.raw);
     const headers = { id: c.req.header("webhook-id"), timestamp: c.req.header("webhook-timestamp"), signature: c.req.header("webhook-signature") };
     const deliveryId = await verifyWebhook(headers, raw, c.env.WEBHOOK_SECRET, Math.floor(Date.now() / 1000));
-    const changes = parseArtifactChanges(parseJSON(raw));
+    const changes = parseArtifactChanges(parseWebhookJSON(raw));
     // The signed delivery id is the idempotency key: a retry (same id and body) gets the first
     // delivery's receipt and changes nothing; a captured delivery replayed later does the same.
     const result = await publisherOf(c.env).submit({
