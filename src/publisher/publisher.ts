@@ -454,15 +454,16 @@ export class Publisher extends DurableObject<Env> {
     const plan = this.pendingPlan();
     if (plan) {
       await this.write(plan);
-      this.commit(plan);
+      await this.commit(plan, true);
     }
   }
 
   private async publishOnce(now: number, renewDue: boolean): Promise<PublishResult> {
-    const plan = this.pendingPlan() ?? this.begin(now, renewDue);
+    const pending = this.pendingPlan();
+    const plan = pending ?? this.begin(now, renewDue);
     if (!plan) return { status: "unchanged" };
     await this.write(plan);
-    this.commit(plan);
+    await this.commit(plan, pending !== undefined);
     return { status: "published", timestamp: plan.timestampVersion, snapshot: plan.snapshotVersion };
   }
 
@@ -552,6 +553,7 @@ export class Publisher extends DurableObject<Env> {
 
     const snapshotExpires = new Date(this.roleRow("snapshot").expires);
     const snapshotBytes = await envelope(snapshot.signedBytes(plan.snapshotVersion, snapshotExpires), signers);
+    await selfCheck("snapshot", snapshotBytes, signers);
     // Bins, offline roles and the snapshot are independent new names; only timestamp.json must wait for all of them.
     await Promise.all([
       this.writeBins(plan, signers),
@@ -611,7 +613,8 @@ export class Publisher extends DurableObject<Env> {
     }
   }
 
-  private commit(plan: PublishPlan): void {
+  /** `resumed`: the plan was reserved by an earlier run, which may have logged it before a crash lost its commit. */
+  private async commit(plan: PublishPlan, resumed: boolean): Promise<void> {
     const { succinct } = this.currentLayout();
     const versions = new Map(plan.bins);
     const committedAt = Math.max(Date.now(), plan.referenceTime);
@@ -636,6 +639,8 @@ export class Publisher extends DurableObject<Env> {
         this.sql.exec("UPDATE receipts SET result = ? WHERE id = ?", JSON.stringify(result), id);
       }
     });
+    // Logged once the commit is durable: a crash before that leaves no line, and the redo logs it.
+    await this.ctx.storage.sync();
     // PEP 458 §Managing online keys: every use of the online key is logged, also outside the
     // Durable Object (wrangler tail, Logpush), where a compromised Publisher cannot erase it.
     console.log(JSON.stringify({
@@ -645,6 +650,8 @@ export class Publisher extends DurableObject<Env> {
       bins: plan.bins.length,
       offline: plan.offline,
       changes: Object.values(plan.receipts).reduce((n, bins) => n + bins.length, 0),
+      // A resumed publish re-signs the same versions byte for byte: the same use of the key, not a new one.
+      ...(resumed ? { resumed: true } : {}),
     }));
   }
 
@@ -878,7 +885,7 @@ async function envelope(signedBytes: Uint8Array, signers: readonly Ed25519Signer
  * Only write verified metadata: the bytes parse back as the role, are already
  * canonical, and carry a valid signature by the online key.
  */
-async function selfCheck(type: "targets" | "timestamp", bytes: Uint8Array, signers: readonly Ed25519Signer[]): Promise<void> {
+async function selfCheck(type: "targets" | "snapshot" | "timestamp", bytes: Uint8Array, signers: readonly Ed25519Signer[]): Promise<void> {
   const md = Metadata.fromBytes(type, bytes);
   for (const signer of signers) {
     const sig = md.signatures.find((s) => s.keyid === signer.key.keyid);
