@@ -275,7 +275,8 @@ export class Publisher extends DurableObject<Env> {
       .exec<{ result: string | null }>("SELECT result FROM receipts WHERE id = ?", id)
       .toArray()[0];
     if (!row) return undefined;
-    return row.result ? { receipt: id, status: "published", ...JSON.parse(row.result) } : { receipt: id, status: "queued" };
+    const result = row.result === null ? undefined : JSON.parse(row.result);
+    return result && !result.partial ? { receipt: id, status: "published", ...result } : { receipt: id, status: "queued" };
   }
 
   // ---- RPC: renewal and recovery -------------------------------------------
@@ -631,11 +632,12 @@ export class Publisher extends DurableObject<Env> {
       this.sql.exec("UPDATE publishes SET committed_at = ? WHERE timestamp_version = ?", committedAt, plan.timestampVersion);
       for (const key of superseded) this.sql.exec("INSERT OR IGNORE INTO superseded (key, since) VALUES (?, ?)", key, committedAt);
       for (const [id, bins] of Object.entries(plan.receipts)) {
-        const result = {
-          bins: Object.fromEntries(bins.map((idx) => [succinct.roleName(idx), versions.get(idx)!])),
-          snapshot: plan.snapshotVersion,
-          timestamp: plan.timestampVersion,
-        };
+        // A request with more changes than one publish takes (MAX_BATCH) is published only by the
+        // publish that takes its last change; until then its receipt gathers bins and says queued.
+        const prior = this.sql.exec<{ result: string | null }>("SELECT result FROM receipts WHERE id = ?", id).one().result;
+        const merged = { ...(prior ? (JSON.parse(prior) as { bins: Record<string, number> }).bins : {}), ...Object.fromEntries(bins.map((idx) => [succinct.roleName(idx), versions.get(idx)!])) };
+        const remaining = this.sql.exec("SELECT 1 FROM queue WHERE receipt = ? LIMIT 1", id).toArray().length > 0;
+        const result = remaining ? { partial: true, bins: merged } : { bins: merged, snapshot: plan.snapshotVersion, timestamp: plan.timestampVersion };
         this.sql.exec("UPDATE receipts SET result = ? WHERE id = ?", JSON.stringify(result), id);
       }
     });
@@ -910,8 +912,8 @@ function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /** Versioned metadata: create-only, so no storage accident can give a published version other bytes. */
-function putJSON(bucket: R2Bucket, key: string, bytes: Uint8Array): Promise<void> {
-  return putCreateOnly(bucket, key, bytes, { httpMetadata: { contentType: "application/json" } });
+async function putJSON(bucket: R2Bucket, key: string, bytes: Uint8Array): Promise<void> {
+  await putCreateOnly(bucket, key, bytes, { httpMetadata: { contentType: "application/json" } });
 }
 
 /** Deletes `keys` in one call; if R2 refuses the batch, one by one. Returns the keys that could not be deleted. */

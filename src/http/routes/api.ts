@@ -84,9 +84,10 @@ export const api = new Hono<{ Bindings: Env }>()
     const hashes = await digestHex(bytes, ["sha256", "sha512"]);
     const keys = r2Keys(c.env);
     const httpMetadata = { contentType: "application/octet-stream" };
-    // TUF spec 6.2.1: one identical copy per listed hash. Their names come from
-    // the content, so writing them before the request is accepted replaces nothing.
-    await Promise.all(Object.values(hashes).map((h) => putCreateOnly(c.env.BUCKET, keys.consistentTarget(path, h), bytes, { httpMetadata })));
+    // TUF spec 6.2.1: one identical copy per listed hash, in R2 before any timestamp lists it.
+    // Their names come from the content, so writing them before the request is accepted replaces nothing.
+    const copies = Object.values(hashes).map((h) => keys.consistentTarget(path, h));
+    const created = await Promise.all(copies.map((key) => putCreateOnly(c.env.BUCKET, key, bytes, { httpMetadata })));
     const key = idempotencyKey(c);
     const result = await publisherOf(c.env).submit({
       changes: [{ op: "add", path, length: bytes.length, hashes }],
@@ -97,6 +98,8 @@ export const api = new Hono<{ Bindings: Env }>()
     });
     // The plain name, for clients without TUF, changes only once the change is accepted.
     if (result.status === "queued" || result.status === "published") await c.env.BUCKET.put(keys.plainTarget(path), bytes, { httpMetadata });
+    // A refused request changes nothing: the copies this request created go again.
+    else if (created.some(Boolean)) await c.env.BUCKET.delete(copies.filter((_, i) => created[i]));
     return submitResponse(c, result, "Idempotency-Key");
   })
   .get("/status", async (c) => {
