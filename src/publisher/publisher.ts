@@ -47,6 +47,7 @@ import { SnapshotBytes } from "./snapshot-bytes.js";
 import { putCreateOnly } from "./create-only.js";
 import { r2Keys, type R2Keys } from "./r2-keys.js";
 import { readRepository, type RecoveredRepository } from "./recover.js";
+import { requireKeyPolicy } from "./key-policy.js";
 import type {
   BootstrapResult,
   Change,
@@ -110,7 +111,7 @@ export class Publisher extends DurableObject<Env> {
    * Every RPC method takes an optional `now` (ms): given, it is the reference time of all the work the
    * call does (tests drive a simulated clock this way); left out, each publish reads the clock.
    */
-  async bootstrap(input: { root: string; targets: string; bins: string }, at?: number): Promise<BootstrapResult> {
+  async bootstrap(input: { root: string; targets: string; bins: string; insecureKeyPolicy?: boolean }, at?: number): Promise<BootstrapResult> {
     const now = at ?? Date.now();
     if (this.isBootstrapped()) return { status: "already_bootstrapped" };
     let roles: OfflineRoles;
@@ -118,7 +119,9 @@ export class Publisher extends DurableObject<Env> {
       roles = parseOffline(input.root, input.targets, input.bins);
       if (roles.root.signed.version !== 1)
         throw new TufError("rollback", `bootstrap takes root v1, got v${roles.root.signed.version}; upload later roots with tuf-edge upload`);
-      await verifyOfflineSet(roles, (await this.configuredOnlineKeys())[0]!.key, new Date(now));
+      const onlineKey = (await this.configuredOnlineKeys())[0]!.key;
+      await verifyOfflineSet(roles, onlineKey, new Date(now));
+      if (!input.insecureKeyPolicy) requireKeyPolicy(roles, onlineKey);
     } catch (e) {
       if (e instanceof TufError) return { status: "rejected", code: e.code, message: e.message };
       throw e;
@@ -131,10 +134,11 @@ export class Publisher extends DurableObject<Env> {
     const n = succinct.numberOfBins;
     this.ctx.storage.transactionSync(() => {
       this.sql.exec(
-        "INSERT INTO repository (id, bit_length, name_prefix, bootstrapped_at) VALUES (1, ?, ?, ?)",
+        "INSERT INTO repository (id, bit_length, name_prefix, bootstrapped_at, insecure_key_policy) VALUES (1, ?, ?, ?, ?)",
         succinct.bitLength,
         succinct.namePrefix,
         now,
+        input.insecureKeyPolicy ? 1 : 0,
       );
       for (const [name, md] of Object.entries(roles)) this.storeOfflineRole(name, md);
       for (let i = 0; i < n; i++)
@@ -151,7 +155,7 @@ export class Publisher extends DurableObject<Env> {
         superseded: [],
       };
       this.insertPlan(plan, "bootstrap");
-      this.audit(now, "bootstrap", { root: 1, bins: n, bit_length: succinct.bitLength });
+      this.audit(now, "bootstrap", { root: 1, bins: n, bit_length: succinct.bitLength, insecure_key_policy: !!input.insecureKeyPolicy });
     });
     this.forgetCaches();
     const published = await this.drain(clockAt(at)).then(
@@ -176,6 +180,7 @@ export class Publisher extends DurableObject<Env> {
       const online = (await this.configuredOnlineKeys()).find((s) => named.includes(s.key.keyid));
       if (!online) throw new TufError("unknown_key", `root v${roles.root.signed.version} names ${named.join(", ")} for timestamp, but neither ONLINE_KEY nor ONLINE_KEY_NEXT is that key`);
       await verifyOfflineSet(roles, online.key, new Date(now));
+      requireKeyPolicy(roles, online.key);
     } catch (e) {
       if (e instanceof TufError) return { status: "rejected", code: e.code, message: e.message };
       throw e;
@@ -317,6 +322,7 @@ export class Publisher extends DurableObject<Env> {
           ...(input.bins === undefined ? {} : { bins: Metadata.fromBytes("targets", enc.encode(input.bins)) }),
         };
         verified = await verifyOfflineUpdate(this.currentOfflineRoles(), update, (await this.configuredOnlineKeys()).map((s) => s.key), new Date(now));
+        if (!this.insecureKeyPolicy()) requireKeyPolicy(verified.roles, verified.onlineKey);
       } catch (e) {
         if (e instanceof TufError) return { status: "rejected", code: e.code, message: e.message };
         throw e;
@@ -409,6 +415,7 @@ export class Publisher extends DurableObject<Env> {
       publishing: this.pendingPlan() !== undefined,
       artifacts: this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM artifacts").one().n,
       bins: this.currentLayout().succinct.numberOfBins,
+      key_policy: this.insecureKeyPolicy() ? "insecure" : "pep458",
     };
   }
 
@@ -758,6 +765,10 @@ export class Publisher extends DurableObject<Env> {
   /** Read from env each time: the repository's name scopes every R2 key. */
   private get keys(): R2Keys {
     return r2Keys(this.env);
+  }
+
+  private insecureKeyPolicy(): boolean {
+    return this.sql.exec<{ insecure: number }>("SELECT insecure_key_policy AS insecure FROM repository").one().insecure === 1;
   }
 
   private isBootstrapped(): boolean {

@@ -77,6 +77,10 @@ const MIGRATIONS: readonly string[] = [
     detail TEXT NOT NULL
   );
   `,
+  `
+  -- 1 when bootstrap was told to skip the PEP 458 key policy (a test repository); /api/v1/status shows it.
+  ALTER TABLE repository ADD COLUMN insecure_key_policy INTEGER NOT NULL DEFAULT 0;
+  `,
 ];
 
 export function migrate(sql: SqlStorage, now: number): void {

@@ -73,6 +73,8 @@ export interface StatusView {
   publishing: boolean;
   artifacts: number;
   bins: number;
+  /** "insecure" when bootstrap skipped the PEP 458 key policy (root threshold >= 2, no offline role on the online key). */
+  key_policy: "pep458" | "insecure";
 }
 
 export type UpdateResult =

@@ -20,8 +20,12 @@ type Ctx = Context<{ Bindings: Env }>;
 
 export const api = new Hono<{ Bindings: Env }>()
   .post("/bootstrap", requireAdmin, async (c) => {
-    const { root, targets, bins } = parseOfflineRoles(parseJSON(await readBody(c.req.raw)), "all");
-    const result = await publisherOf(c.env).bootstrap({ root: root!, targets: targets!, bins: bins! });
+    const parsed = parseJSON(await readBody(c.req.raw));
+    // The one opt-out of the PEP 458 key policy, for test repositories; /api/v1/status shows it for good.
+    const { insecure_key_policy: insecure, ...ceremony } = isObject(parsed) ? parsed : { ceremony: parsed };
+    if (insecure !== undefined && typeof insecure !== "boolean") throw new ApiError(400, "request_invalid", "insecure_key_policy must be true or false");
+    const { root, targets, bins } = parseOfflineRoles(isObject(parsed) ? ceremony : parsed, "all");
+    const result = await publisherOf(c.env).bootstrap({ root: root!, targets: targets!, bins: bins!, insecureKeyPolicy: insecure === true });
     switch (result.status) {
       case "bootstrapped":
         return c.json(result, 201);
@@ -107,6 +111,10 @@ export const api = new Hono<{ Bindings: Env }>()
     if (!status) throw new ApiError(409, "not_bootstrapped", "this repository is not bootstrapped yet: run tuf-edge bootstrap");
     return c.json(status, 200, { "cache-control": "no-store" });
   });
+
+function isObject(body: unknown): body is Record<string, unknown> {
+  return typeof body === "object" && body !== null && !Array.isArray(body);
+}
 
 function idempotencyKey(c: Ctx): string | undefined {
   const key = c.req.header("idempotency-key");
