@@ -17,7 +17,7 @@ export default defineConfig({
             miniflare: {
               bindings: {
                 ONLINE_KEY: "0707070707070707070707070707070707070707070707070707070707070707",
-                WEBHOOK_SECRET: "test-webhook-secret",
+                WEBHOOK_SECRET: "whsec_dHVmLWVkZ2UgdGVzdCB3ZWJob29rIHNlY3JldCAzMmI=",
                 ADMIN_TOKEN: "test-admin-token",
               },
             },

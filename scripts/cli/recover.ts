@@ -18,7 +18,8 @@ takes the offline roles, every artifact in every bin-n and the current
 versions from it, then publishes every bin-n, the snapshot and the timestamp
 one version above the highest R2 holds under each name. Run tuf-edge verify
 afterwards. Changes queued but not yet published when the storage was lost
-are not in R2: have the index resend them (same Idempotency-Key is fine).
+are not in R2: have the index resend them (the recovered Publisher does not
+know their webhook-ids, so resending them with the same ids is fine).
 
 The admin token is read from TUF_EDGE_ADMIN_TOKEN, or from ./.dev.vars.
 

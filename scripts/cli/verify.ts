@@ -46,6 +46,7 @@ const HINTS: Record<TufErrorCode, string> = {
   length_or_hash: "A file differs from what its referrer recorded; check that published files are never rewritten",
   unknown_role: "Check that the delegating metadata names this role",
   unknown_key: "Check the keys the delegating metadata lists",
+  key_policy: "The layout breaks PEP 458's key policy; start a new ceremony with tuf-edge init",
 };
 
 export const verify: Command = {

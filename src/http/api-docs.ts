@@ -133,7 +133,13 @@ export const routeDocs = {
   artifacts: describeRoute({
     tags: ["webhook"],
     summary: "The index's webhook: add and remove targets",
-    parameters: [wait, idempotencyKey, { name: "x-tuf-edge-signature", in: "header", required: true, schema: { type: "string" }, description: "t=<unix seconds>,v1=<hex HMAC-SHA256(WEBHOOK_SECRET, \"<t>.<raw body>\")>" }],
+    // Standard Webhooks (standardwebhooks.com): the signed webhook-id is also the idempotency key.
+    parameters: [
+      wait,
+      { name: "webhook-id", in: "header", required: true, schema: { type: "string" }, description: "the delivery's unique id; a redelivery reuses it" },
+      { name: "webhook-timestamp", in: "header", required: true, schema: { type: "string" }, description: "unix seconds, within 5 minutes of the server's clock" },
+      { name: "webhook-signature", in: "header", required: true, schema: { type: "string" }, description: "v1,<base64 HMAC-SHA256(WEBHOOK_SECRET, \"<webhook-id>.<webhook-timestamp>.<raw body>\")>" },
+    ],
     requestBody: { required: true, content: { "application/json": { schema: resolver(artifactsBody) } } },
     responses: {
       200: json(receiptPublished, "published (with ?wait=true)"),

@@ -16,13 +16,14 @@ export class ImmutableConflict extends Error {
   }
 }
 
-export async function putCreateOnly(bucket: R2Bucket, key: string, bytes: Uint8Array, options: R2PutOptions = {}): Promise<void> {
+/** Returns true when this call created the object, false when it already held the same bytes. */
+export async function putCreateOnly(bucket: R2Bucket, key: string, bytes: Uint8Array, options: R2PutOptions = {}): Promise<boolean> {
   const created = await bucket.put(key, bytes, { ...options, onlyIf: { etagDoesNotMatch: "*" } });
-  if (created !== null) return;
+  if (created !== null) return true;
   const existing = await bucket.get(key);
   // Deleted between the two calls (retention of an orphan): write it now, still create-only.
   if (existing === null) return putCreateOnly(bucket, key, bytes, options);
-  if (sameBytes(new Uint8Array(await existing.arrayBuffer()), bytes)) return;
+  if (sameBytes(new Uint8Array(await existing.arrayBuffer()), bytes)) return false;
   console.error(JSON.stringify({ event: "immutable_conflict", key }));
   throw new ImmutableConflict(key);
 }

@@ -61,6 +61,7 @@ import { readRepository, type RecoveredRepository } from "./recover.js";
 import { SigningLog, type LogPage } from "./signing-log.js";
 import type { LogCause, LoggedFile } from "./log-entry.js";
 import { binSizeDistribution, binTargetsChanged, initBinSizes } from "./bin-sizes.js";
+import { requireKeyPolicy } from "./key-policy.js";
 import type {
   BootstrapResult,
   Change,
@@ -99,6 +100,8 @@ const RETRY_MS = 2_000;
 /** Superseded files one sweep deletes at most (R2 deletes up to 1,000 keys per call). */
 const SWEEP_CHUNK = 1_000;
 const SWEEP_CHUNKS_PER_RUN = 10;
+/** A key R2 would not delete is tried again this much later, so it never holds up the others. */
+const SWEEP_RETRY_MS = 86_400_000;
 /** Tries at writing timestamp.json, a second apart (R2: one write per second per key). */
 const TIMESTAMP_PUT_ATTEMPTS = 3;
 /** Publishes status lists, newest first. */
@@ -153,7 +156,7 @@ export class Publisher extends DurableObject<Env> {
    * Every RPC method takes an optional `now` (ms): given, it is the reference time of all the work the
    * call does (tests drive a simulated clock this way); left out, each publish reads the clock.
    */
-  async bootstrap(input: { root: string; targets: string; bins: string }, at?: number): Promise<BootstrapResult> {
+  async bootstrap(input: { root: string; targets: string; bins: string; insecureKeyPolicy?: boolean }, at?: number): Promise<BootstrapResult> {
     const now = at ?? Date.now();
     if (this.isBootstrapped()) return { status: "already_bootstrapped" };
     let roles: OfflineRoles;
@@ -161,7 +164,9 @@ export class Publisher extends DurableObject<Env> {
       roles = parseOffline(input.root, input.targets, input.bins);
       if (roles.root.signed.version !== 1)
         throw new TufError("rollback", `bootstrap takes root v1, got v${roles.root.signed.version}; upload later roots with tuf-edge upload`);
-      await verifyOfflineSet(roles, (await this.configuredOnlineKeys())[0]!.key, new Date(now));
+      const onlineKey = (await this.configuredOnlineKeys())[0]!.key;
+      await verifyOfflineSet(roles, onlineKey, new Date(now));
+      if (!input.insecureKeyPolicy) requireKeyPolicy(roles, onlineKey);
     } catch (e) {
       if (e instanceof TufError) return { status: "rejected", code: e.code, message: e.message };
       throw e;
@@ -174,10 +179,11 @@ export class Publisher extends DurableObject<Env> {
     const n = succinct.numberOfBins;
     this.ctx.storage.transactionSync(() => {
       this.sql.exec(
-        "INSERT INTO repository (id, bit_length, name_prefix, bootstrapped_at) VALUES (1, ?, ?, ?)",
+        "INSERT INTO repository (id, bit_length, name_prefix, bootstrapped_at, insecure_key_policy) VALUES (1, ?, ?, ?, ?)",
         succinct.bitLength,
         succinct.namePrefix,
         now,
+        input.insecureKeyPolicy ? 1 : 0,
       );
       for (const [name, md] of Object.entries(roles)) this.storeOfflineRole(name, md);
       for (let i = 0; i < n; i++)
@@ -195,7 +201,7 @@ export class Publisher extends DurableObject<Env> {
         superseded: [],
       };
       this.insertPlan(plan, "bootstrap");
-      this.audit(now, "bootstrap", { root: 1, bins: n, bit_length: succinct.bitLength });
+      this.audit(now, "bootstrap", { root: 1, bins: n, bit_length: succinct.bitLength, insecure_key_policy: !!input.insecureKeyPolicy });
     });
     // If the process dies mid-publish, the alarm is what resumes the reservation.
     await this.ctx.storage.setAlarm(Date.now() + RETRY_MS);
@@ -222,6 +228,7 @@ export class Publisher extends DurableObject<Env> {
       const online = (await this.configuredOnlineKeys()).find((s) => named.includes(s.key.keyid));
       if (!online) throw new TufError("unknown_key", `root v${roles.root.signed.version} names ${named.join(", ")} for timestamp, but neither ONLINE_KEY nor ONLINE_KEY_NEXT is that key`);
       await verifyOfflineSet(roles, online.key, new Date(now));
+      requireKeyPolicy(roles, online.key);
     } catch (e) {
       if (e instanceof TufError) return { status: "rejected", code: e.code, message: e.message };
       throw e;
@@ -340,7 +347,8 @@ export class Publisher extends DurableObject<Env> {
       .exec<{ result: string | null }>("SELECT result FROM receipts WHERE id = ?", id)
       .toArray()[0];
     if (!row) return undefined;
-    return row.result ? { receipt: id, status: "published", ...JSON.parse(row.result) } : { receipt: id, status: "queued" };
+    const result = row.result === null ? undefined : JSON.parse(row.result);
+    return result && !result.partial ? { receipt: id, status: "published", ...result } : { receipt: id, status: "queued" };
   }
 
   // ---- RPC: the Python index (python-index.ts) -------------------------------
@@ -403,7 +411,10 @@ export class Publisher extends DurableObject<Env> {
       if (list) this.queueIndexChange(list, clock()); // the drain below publishes it
     });
     const result = await this.drain(clock, true);
-    await this.exclusive(() => this.sweep(clock()));
+    // Retention is housekeeping: a failing sweep is logged and retried next run, and never fails renewal.
+    await this.exclusive(() => this.sweep(clock())).catch((e) =>
+      console.error(JSON.stringify({ event: "sweep_failed", error: e instanceof Error ? e.message : String(e) })),
+    );
     return result;
   }
 
@@ -437,6 +448,7 @@ export class Publisher extends DurableObject<Env> {
           ...(input.bins === undefined ? {} : { bins: Metadata.fromBytes("targets", enc.encode(input.bins)) }),
         };
         verified = await verifyOfflineUpdate(this.currentOfflineRoles(), update, (await this.configuredOnlineKeys()).map((s) => s.key), new Date(now));
+        if (!this.insecureKeyPolicy()) requireKeyPolicy(verified.roles, verified.onlineKey);
       } catch (e) {
         if (e instanceof TufError) return { status: "rejected", code: e.code, message: e.message };
         throw e;
@@ -560,6 +572,7 @@ export class Publisher extends DurableObject<Env> {
       log: this.signingLog.head() ?? null,
       recent_publishes: this.signingLog.recent(RECENT_PUBLISHES),
       bin_sizes: binSizeDistribution(this.sql),
+      key_policy: this.insecureKeyPolicy() ? "insecure" : "pep458",
     };
   }
 
@@ -618,7 +631,7 @@ export class Publisher extends DurableObject<Env> {
     const plan = this.pendingPlan();
     if (plan) {
       await this.write(plan);
-      this.commit(plan);
+      await this.commit(plan, true);
     }
   }
 
@@ -629,7 +642,7 @@ export class Publisher extends DurableObject<Env> {
     // A renewal from the cron has no alarm set yet; a crash must not wait for the next cron run.
     if (!pending) await this.ctx.storage.setAlarm(Date.now() + RETRY_MS);
     await this.write(plan);
-    this.commit(plan);
+    await this.commit(plan, pending !== undefined);
     return { status: "published", timestamp: plan.timestampVersion, snapshot: plan.snapshotVersion };
   }
 
@@ -740,6 +753,7 @@ export class Publisher extends DurableObject<Env> {
 
     const snapshotExpires = new Date(this.roleRow("snapshot").expires);
     const snapshotBytes = await envelope(snapshot.signedBytes(plan.snapshotVersion, snapshotExpires), signers);
+    await selfCheck("snapshot", snapshotBytes, signers);
     assertWithinClientLimit("snapshot", "snapshot", snapshotBytes.length);
     // Bins, offline roles and the snapshot are independent new names; only timestamp.json must wait for all of them.
     await Promise.all([
@@ -816,7 +830,8 @@ export class Publisher extends DurableObject<Env> {
     }
   }
 
-  private commit(plan: PublishPlan): void {
+  /** `resumed`: the plan was reserved by an earlier run, which may have logged it before a crash lost its commit. */
+  private async commit(plan: PublishPlan, resumed: boolean): Promise<void> {
     const { succinct } = this.currentLayout();
     const versions = new Map(plan.bins);
     const committedAt = Math.max(Date.now(), plan.referenceTime);
@@ -835,14 +850,17 @@ export class Publisher extends DurableObject<Env> {
       this.signingLog.append(plan.timestampVersion, plan.referenceTime, committedAt, this.logCause(plan));
       for (const key of superseded) this.sql.exec("INSERT OR IGNORE INTO superseded (key, since) VALUES (?, ?)", key, committedAt);
       for (const [id, bins] of Object.entries(plan.receipts)) {
-        const result = {
-          bins: Object.fromEntries(bins.map((idx) => [succinct.roleName(idx), versions.get(idx)!])),
-          snapshot: plan.snapshotVersion,
-          timestamp: plan.timestampVersion,
-        };
+        // A request with more changes than one publish takes (MAX_BATCH) is published only by the
+        // publish that takes its last change; until then its receipt gathers bins and says queued.
+        const prior = this.sql.exec<{ result: string | null }>("SELECT result FROM receipts WHERE id = ?", id).one().result;
+        const merged = { ...(prior ? (JSON.parse(prior) as { bins: Record<string, number> }).bins : {}), ...Object.fromEntries(bins.map((idx) => [succinct.roleName(idx), versions.get(idx)!])) };
+        const remaining = this.sql.exec("SELECT 1 FROM queue WHERE receipt = ? LIMIT 1", id).toArray().length > 0;
+        const result = remaining ? { partial: true, bins: merged } : { bins: merged, snapshot: plan.snapshotVersion, timestamp: plan.timestampVersion };
         this.sql.exec("UPDATE receipts SET result = ? WHERE id = ?", JSON.stringify(result), id);
       }
     });
+    // Logged once the commit is durable: a crash before that leaves no line, and the redo logs it.
+    await this.ctx.storage.sync();
     // PEP 458 §Managing online keys: every use of the online key is logged, also outside the
     // Durable Object (wrangler tail, Logpush), where a compromised Publisher cannot erase it.
     console.log(JSON.stringify({
@@ -852,6 +870,8 @@ export class Publisher extends DurableObject<Env> {
       bins: plan.bins.length,
       offline: plan.offline,
       changes: Object.values(plan.receipts).reduce((n, bins) => n + bins.length, 0),
+      // A resumed publish re-signs the same versions byte for byte: the same use of the key, not a new one.
+      ...(resumed ? { resumed: true } : {}),
     }));
   }
 
@@ -936,10 +956,12 @@ export class Publisher extends DurableObject<Env> {
         .toArray()
         .map((r) => r.key);
       if (keys.length === 0) return;
-      await this.env.BUCKET.delete(keys);
+      const failed = await deleteEach(this.env.BUCKET, keys);
       await crashPoint(this.env, this.ctx.storage, "sweep");
       this.ctx.storage.transactionSync(() => {
-        for (const key of keys) this.sql.exec("DELETE FROM superseded WHERE key = ?", key);
+        for (const key of keys)
+          if (failed.has(key)) this.sql.exec("UPDATE superseded SET since = ? WHERE key = ?", now + SWEEP_RETRY_MS, key);
+          else this.sql.exec("DELETE FROM superseded WHERE key = ?", key);
       });
     }
   }
@@ -949,6 +971,10 @@ export class Publisher extends DurableObject<Env> {
   /** Read from env each time: the repository's name scopes every R2 key. */
   private get keys(): R2Keys {
     return r2Keys(this.env);
+  }
+
+  private insecureKeyPolicy(): boolean {
+    return this.sql.exec<{ insecure: number }>("SELECT insecure_key_policy AS insecure FROM repository").one().insecure === 1;
   }
 
   private isBootstrapped(): boolean {
@@ -1130,7 +1156,7 @@ async function envelope(signedBytes: Uint8Array, signers: readonly Ed25519Signer
  * Only write verified metadata: the bytes parse back as the role, are already
  * canonical, and carry a valid signature by the online key.
  */
-async function selfCheck(type: "targets" | "timestamp", bytes: Uint8Array, signers: readonly Ed25519Signer[]): Promise<void> {
+async function selfCheck(type: "targets" | "snapshot" | "timestamp", bytes: Uint8Array, signers: readonly Ed25519Signer[]): Promise<void> {
   const md = Metadata.fromBytes(type, bytes);
   for (const signer of signers) {
     const sig = md.signatures.find((s) => s.keyid === signer.key.keyid);
@@ -1172,8 +1198,24 @@ function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /** Versioned metadata: create-only, so no storage accident can give a published version other bytes. */
-function putJSON(bucket: R2Bucket, key: string, bytes: Uint8Array): Promise<void> {
-  return putCreateOnly(bucket, key, bytes, { httpMetadata: { contentType: "application/json" } });
+async function putJSON(bucket: R2Bucket, key: string, bytes: Uint8Array): Promise<void> {
+  await putCreateOnly(bucket, key, bytes, { httpMetadata: { contentType: "application/json" } });
+}
+
+/** Deletes `keys` in one call; if R2 refuses the batch, one by one. Returns the keys that could not be deleted. */
+async function deleteEach(bucket: R2Bucket, keys: string[]): Promise<Set<string>> {
+  try {
+    await bucket.delete(keys);
+    return new Set();
+  } catch {
+    const failed = new Set<string>();
+    for (const key of keys)
+      await bucket.delete(key).catch((e) => {
+        failed.add(key);
+        console.error(JSON.stringify({ event: "sweep_delete_failed", key, error: e instanceof Error ? e.message : String(e) }));
+      });
+    return failed;
+  }
 }
 
 async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {

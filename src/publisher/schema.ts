@@ -176,6 +176,10 @@ const MIGRATIONS: readonly Migration[] = [
   CREATE TABLE bin_size_counts (size INTEGER PRIMARY KEY, bins INTEGER NOT NULL);
   INSERT INTO bin_size_counts (size, bins) SELECT targets, COUNT(*) FROM bins GROUP BY targets;
   `,
+  `
+  -- 1 when bootstrap was told to skip the PEP 458 key policy (a test repository); /api/v1/status shows it.
+  ALTER TABLE repository ADD COLUMN insecure_key_policy INTEGER NOT NULL DEFAULT 0;
+  `,
 ];
 
 export function migrate(sql: SqlStorage, now: number): void {

@@ -10,8 +10,9 @@ export type Change =
 
 export interface SubmitRequest {
   changes: Change[];
-  /** SHA-256 of the raw request body, so a reused Idempotency-Key with another body is caught. */
+  /** The request's fingerprint (SHA-256 of the raw webhook body; of path and content for a PUT), so a reused key with another request is caught. */
   bodySha256: string;
+  /** `webhook:<webhook-id>` or `put:<Idempotency-Key>`: a key seen before is never applied again. */
   idempotencyKey?: string;
   wait?: boolean;
 }
@@ -122,6 +123,8 @@ export interface StatusView extends HealthView {
   log: LogHead | null;
   recent_publishes: PublishSummary[];
   bin_sizes: BinSizeBucket[];
+  /** "insecure" when bootstrap skipped the PEP 458 key policy (root threshold >= 2, no offline role on the online key). */
+  key_policy: "pep458" | "insecure";
 }
 
 export type UpdateResult =

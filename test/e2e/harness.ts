@@ -41,12 +41,12 @@ export async function startRepo({ bitLength = 6 } = {}): Promise<Repo> {
     dir,
     post,
     async publish(body, query = "?wait=true") {
-      // As an index should: one Idempotency-Key per change, and retry when the connection drops.
+      // As an index should: one webhook-id per change, and retry when the connection drops.
       const text = JSON.stringify(body);
-      const key = crypto.randomUUID();
+      const id = `msg_${crypto.randomUUID()}`;
       for (let attempt = 1; ; attempt++) {
         try {
-          return await post(`/api/v1/artifacts${query}`, text, { "x-tuf-edge-signature": await webhookSignature(text), "idempotency-key": key });
+          return await post(`/api/v1/artifacts${query}`, text, await webhookSignature(text, { id }));
         } catch (e) {
           if (attempt === 3) throw e;
         }

@@ -81,7 +81,7 @@ describe("OpenAPI", () => {
     await check("POST", "/api/v1/bootstrap", await postBootstrap(bootstrapBody(ceremony)));
     await check("POST", "/api/v1/bootstrap", await postBootstrap(bootstrapBody(ceremony)));
 
-    await check("POST", "/api/v1/artifacts", await postArtifacts(add("a/a-1.whl"), { signature: null }));
+    await check("POST", "/api/v1/artifacts", await postArtifacts(add("a/a-1.whl"), { webhook: null }));
     await check("POST", "/api/v1/artifacts", await postArtifactsRaw("{nope"));
     await check("POST", "/api/v1/artifacts", await postArtifacts(add("../x")));
     await check("POST", "/api/v1/artifacts", await postArtifacts(add("a/a-1.whl"), { headers: { "idempotency-key": "" } }));
