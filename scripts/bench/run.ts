@@ -7,6 +7,7 @@
  * `npm run bench > results.jsonl` keeps only results. See docs/performance.md.
  */
 import { bootstrap } from "./benchmarks/bootstrap.js";
+import { health } from "./benchmarks/health.js";
 import { clientCost } from "./benchmarks/client-cost.js";
 import { clientRefresh } from "./benchmarks/client-refresh.js";
 import { publish } from "./benchmarks/publish.js";
@@ -18,7 +19,7 @@ import { memoryBench, sustained } from "./benchmarks/sustained.js";
 import { makeContext, type Benchmark } from "./lib/context.js";
 import { cleanupScratch } from "./lib/repo.js";
 
-const ALL: Benchmark[] = [bootstrap, publish, sustained, memoryBench, renewal, serving, clientCost, clientRefresh, r2Local, signing];
+const ALL: Benchmark[] = [bootstrap, publish, sustained, memoryBench, renewal, serving, health, clientCost, clientRefresh, r2Local, signing];
 
 // workerd's stdout reaches us through Miniflare's console.log: keep stdout for results.
 console.log = console.error;
