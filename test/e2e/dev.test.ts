@@ -9,52 +9,13 @@
  * wrangler.toml: here a copy with a one-minute cron and online roles short
  * enough that the first bins fall due within seconds of bootstrap.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
-import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Metadata } from "../../src/tuf/index.js";
 import { cast, completeCeremony } from "../cli/helpers.js";
-
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-const CLI = join(ROOT, "scripts/bin/tuf-edge.js");
-
-function projectCopy(toml: (text: string) => string): string {
-  const dir = mkdtempSync(join(tmpdir(), "tuf-edge-dev-"));
-  const text = readFileSync(join(ROOT, "wrangler.toml"), "utf8").replace(/^main = "src\/index.ts"$/m, `main = "${join(ROOT, "src/index.ts")}"`);
-  writeFileSync(join(dir, "wrangler.toml"), toml(text));
-  symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"));
-  return dir;
-}
-
-const freePort = () =>
-  new Promise<number>((resolvePort) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolvePort(port));
-    });
-  });
-
-function startDev(cwd: string, args: string[]): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [CLI, "dev", ...args], { cwd, stdio: ["ignore", "pipe", "pipe"], detached: true });
-  let out = "";
-  child.stdout!.on("data", (d) => (out += String(d)));
-  child.stderr!.on("data", (d) => (out += String(d)));
-  return { child, output: () => out, exited: new Promise((r) => child.on("close", r)) };
-}
-
-async function until<T>(what: string, seconds: number, probe: () => Promise<T | undefined> | T | undefined): Promise<T> {
-  const deadline = Date.now() + seconds * 1000;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${seconds} s waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
+import { freePort, projectCopy, runningDev, startDev, stopDev, until } from "./dev-process.js";
 
 describe("tuf-edge dev", () => {
   let busy: Server;
@@ -79,7 +40,7 @@ describe("tuf-edge dev", () => {
 
 describe("tuf-edge dev --ceremony with a one-minute cron", () => {
   let cwd: string;
-  let dev: ReturnType<typeof startDev>;
+  let dev: Awaited<ReturnType<typeof runningDev>>;
   let url: string;
 
   beforeAll(async () => {
@@ -96,15 +57,11 @@ describe("tuf-edge dev --ceremony with a one-minute cron", () => {
     writeFileSync(join(cwd, "secrets.env"), "WEBHOOK_SECRET=dev-test-webhook-secret\nADMIN_TOKEN=dev-test-admin-token\n");
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;
-    dev = startDev(cwd, ["--ceremony", ceremony, "--online-key", c.online.key, "--secrets", join(cwd, "secrets.env"), "--port", String(port)]);
-    await until("tuf-edge dev to be running", 150, () => (dev.output().includes("tuf-edge is running.") ? true : dev.child.exitCode !== null ? Promise.reject(new Error(dev.output())) : undefined));
+    dev = await runningDev(cwd, ["--ceremony", ceremony, "--online-key", c.online.key, "--secrets", join(cwd, "secrets.env"), "--port", String(port)]);
   }, 180_000);
 
   afterAll(async () => {
-    if (dev && dev.child.exitCode === null) {
-      process.kill(-dev.child.pid!, "SIGTERM");
-      await dev.exited;
-    }
+    if (dev) await stopDev(dev);
     rmSync(cwd, { recursive: true, force: true });
   });
 
