@@ -75,6 +75,12 @@ const SWEEP_CHUNKS_PER_RUN = 10;
 const TIMESTAMP_PUT_ATTEMPTS = 3;
 /** Bin-n files written between two progress records of a publish. */
 const WRITE_CHUNK = 1_024;
+/**
+ * Bin-n files signed and written between two pauses on a timer. While a publish
+ * has work ready, the event loop never waits for new I/O, so requests that
+ * arrive meanwhile (health, status) would wait for the whole publish.
+ */
+const YIELD_EVERY = 256;
 
 interface PublishPlan {
   timestampVersion: number;
@@ -529,10 +535,13 @@ export class Publisher extends DurableObject<Env> {
       .one().bins_written;
     for (let start = done; start < plan.bins.length; start += WRITE_CHUNK) {
       const chunk = plan.bins.slice(start, start + WRITE_CHUNK);
-      await mapLimit(chunk, PUT_CONCURRENCY, async ([idx, version]) => {
-        const bytes = await this.signBin(idx, version, signers);
-        await putJSON(this.env.BUCKET, `metadata/${version}.${succinct.roleName(idx)}.json`, bytes);
-      });
+      for (let part = 0; part < chunk.length; part += YIELD_EVERY) {
+        await mapLimit(chunk.slice(part, part + YIELD_EVERY), PUT_CONCURRENCY, async ([idx, version]) => {
+          const bytes = await this.signBin(idx, version, signers);
+          await putJSON(this.env.BUCKET, `metadata/${version}.${succinct.roleName(idx)}.json`, bytes);
+        });
+        await new Promise((resolve) => setTimeout(resolve, 0));
+      }
       this.sql.exec("UPDATE publishes SET bins_written = ? WHERE timestamp_version = ?", start + chunk.length, plan.timestampVersion);
     }
   }
