@@ -8,6 +8,7 @@
  */
 import { bootstrap } from "./benchmarks/bootstrap.js";
 import { client } from "./benchmarks/client.js";
+import { health } from "./benchmarks/health.js";
 import { clientCost } from "./benchmarks/client-cost.js";
 import { clientRefresh } from "./benchmarks/client-refresh.js";
 import { proxy } from "./benchmarks/proxy.js";
@@ -20,7 +21,7 @@ import { memoryBench, sustained } from "./benchmarks/sustained.js";
 import { makeContext, type Benchmark } from "./lib/context.js";
 import { cleanupScratch } from "./lib/repo.js";
 
-const ALL: Benchmark[] = [bootstrap, publish, sustained, memoryBench, renewal, serving, clientCost, clientRefresh, client, proxy, r2Local, signing];
+const ALL: Benchmark[] = [bootstrap, publish, sustained, memoryBench, renewal, serving, health, clientCost, clientRefresh, client, proxy, r2Local, signing];
 
 // workerd's stdout reaches us through Miniflare's console.log: keep stdout for results.
 console.log = console.error;

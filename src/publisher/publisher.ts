@@ -108,6 +108,12 @@ const TIMESTAMP_PUT_ATTEMPTS = 3;
 const RECENT_PUBLISHES = 10;
 /** Bin-n files written between two progress records of a publish. */
 const WRITE_CHUNK = 1_024;
+/**
+ * Bin-n files signed and written between two pauses on a timer. While a publish
+ * has work ready, the event loop never waits for new I/O, so requests that
+ * arrive meanwhile (health, status) would wait for the whole publish.
+ */
+const YIELD_EVERY = 256;
 
 interface PublishPlan {
   timestampVersion: number;
@@ -818,12 +824,16 @@ export class Publisher extends DurableObject<Env> {
     for (let start = done; start < plan.bins.length; start += WRITE_CHUNK) {
       const chunk = plan.bins.slice(start, start + WRITE_CHUNK);
       const written: LoggedFile[] = [];
-      await mapLimit(chunk, PUT_CONCURRENCY, async ([idx, version]) => {
-        const bytes = await this.signBin(idx, version, signers);
-        await putJSON(this.env.BUCKET, this.keys.versioned(succinct.roleName(idx), version), bytes);
-        written.push(loggedFile(succinct.roleName(idx), version, bytes, signers));
-        await crashPoint(this.env, this.ctx.storage, "bins-partial");
-      });
+      // Yield between parts, so health and status answer during a long publish.
+      for (let part = 0; part < chunk.length; part += YIELD_EVERY) {
+        await mapLimit(chunk.slice(part, part + YIELD_EVERY), PUT_CONCURRENCY, async ([idx, version]) => {
+          const bytes = await this.signBin(idx, version, signers);
+          await putJSON(this.env.BUCKET, this.keys.versioned(succinct.roleName(idx), version), bytes);
+          written.push(loggedFile(succinct.roleName(idx), version, bytes, signers));
+          await crashPoint(this.env, this.ctx.storage, "bins-partial");
+        });
+        await new Promise((resolve) => setTimeout(resolve, 0));
+      }
       this.signingLog.stage(plan.timestampVersion, written);
       this.sql.exec("UPDATE publishes SET bins_written = ? WHERE timestamp_version = ?", start + chunk.length, plan.timestampVersion);
       if (start + chunk.length < plan.bins.length && Date.now() - this.budgetFrom > WRITE_BUDGET_MS) throw new Unfinished();
