@@ -37,7 +37,8 @@ export class CrashRepo {
   private constructor(
     readonly dir: string,
     readonly ceremony: Ceremony,
-    private readonly vars: Record<string, string>,
+    /** Vars the next boot() starts workerd with, as an operator's wrangler.toml [vars] would set them. */
+    public vars: Record<string, string>,
   ) {}
 
   static async start({ bitLength = 6, vars = {} as Record<string, string> } = {}): Promise<CrashRepo> {

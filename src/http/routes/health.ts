@@ -8,7 +8,7 @@ export const DEFAULT_QUEUE_STUCK_SECONDS = 300;
 
 export const health = new Hono<{ Bindings: Env }>().get("/healthz", async (c) => {
   const status = await publisherOf(c.env).status();
-  if (!status) return c.json({ ok: false, problems: ["not bootstrapped"] }, 503);
+  if (!status) return c.json({ ok: false, problems: ["not bootstrapped"] }, 503, { "cache-control": "no-store" });
   const floorSeconds = policyFromEnv(c.env).floorMs / 1000;
   const stuckAfter = Number(c.env.QUEUE_STUCK_SECONDS ?? DEFAULT_QUEUE_STUCK_SECONDS);
   const problems: string[] = [];
