@@ -42,5 +42,5 @@ describe(`${ROUNDS} crashes under load`, () => {
       await r.settled();
       await r.check();
     }
-  });
+  }, ROUNDS * 120_000 + 60_000);
 });

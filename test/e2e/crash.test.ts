@@ -95,7 +95,7 @@ describe("bootstrap crashed by SIGKILL", () => {
     await repo.crashAndRestart();
     await repo.settled();
     await repo.check();
-  });
+  }, 240_000);
 
   it("after the snapshot, is finished by the next request", async () => {
     repo = await CrashRepo.start();
