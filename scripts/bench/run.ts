@@ -4,8 +4,13 @@
  * Runs each benchmark against the real Worker on local workerd (Miniflare,
  * state persisted to a temporary directory) and prints one JSON line per
  * result on stdout. Progress and workerd's own log lines go to stderr, so
- * `npm run bench > results.jsonl` keeps only results. See docs/performance.md.
+ * `npm run bench > results.jsonl` keeps only results. Every run also writes its lines to
+ * docs/results/<date>-<full|quick>[-NAME...].jsonl, to commit with the docs it backs; the
+ * tables of docs/performance.md are rendered from such a file by scripts/bench/report.ts.
+ * See docs/performance.md.
  */
+import { existsSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
 import { bootstrap } from "./benchmarks/bootstrap.js";
 import { client } from "./benchmarks/client.js";
 import { health } from "./benchmarks/health.js";
@@ -43,7 +48,13 @@ if (args.includes("--help") || args.includes("--list") || unknown.length > 0 || 
 }
 
 const selected = names.length === 0 ? ALL.filter((b) => b !== memoryBench) : ALL.filter((b) => names.includes(b.name));
-const ctx = makeContext(quick);
+const resultsDir = join(import.meta.dirname, "../../docs/results");
+mkdirSync(resultsDir, { recursive: true });
+const stem = [new Date().toISOString().slice(0, 10), quick ? "quick" : "full", ...names].join("-");
+let resultsFile = join(resultsDir, `${stem}.jsonl`);
+for (let n = 2; existsSync(resultsFile); n++) resultsFile = join(resultsDir, `${stem}-${n}.jsonl`);
+const ctx = makeContext(quick, resultsFile);
+ctx.log(`results: ${resultsFile}`);
 const started = performance.now();
 let failed = 0;
 try {

@@ -210,7 +210,7 @@ export class Publisher extends DurableObject<Env> {
       this.audit(now, "bootstrap", { root: 1, bins: n, bit_length: succinct.bitLength, insecure_key_policy: !!input.insecureKeyPolicy });
     });
     // If the process dies mid-publish, the alarm is what resumes the reservation.
-    await this.ctx.storage.setAlarm(Date.now() + RETRY_MS);
+    await this.ctx.storage.setAlarm(now + RETRY_MS);
     this.forgetCaches();
     const published = await this.drain(clockAt(at)).then(
       (r) => r.status !== "unfinished",
@@ -491,7 +491,7 @@ export class Publisher extends DurableObject<Env> {
         this.audit(now, "offline_roles", Object.fromEntries(changed.map((r) => [r, update[r]!.signed.version])));
         return planned;
       });
-      await this.ctx.storage.setAlarm(Date.now() + RETRY_MS);
+      await this.ctx.storage.setAlarm(now + RETRY_MS);
       this.forgetCaches();
       const published = await this.finishPendingPlan().then(
         () => true,
@@ -646,7 +646,7 @@ export class Publisher extends DurableObject<Env> {
     const plan = pending ?? this.begin(now, renewDue);
     if (!plan) return { status: "unchanged" };
     // A renewal from the cron has no alarm set yet; a crash must not wait for the next cron run.
-    if (!pending) await this.ctx.storage.setAlarm(Date.now() + RETRY_MS);
+    if (!pending) await this.ctx.storage.setAlarm(now + RETRY_MS);
     await this.write(plan);
     await this.commit(plan, pending !== undefined);
     return { status: "published", timestamp: plan.timestampVersion, snapshot: plan.snapshotVersion };

@@ -448,6 +448,10 @@ describe(`${DAYS} simulated days at bit_length ${BIT_LENGTH}: cron every 5 minut
     expect(sim.ticks).toBe(sim.plannedTicks - OUTAGE.length / TICK);
   });
 
+  it("checks the per-run bound the README states: twice 2^bit_length / 60, rounded up (5 min of a 5 h renewal period)", () => {
+    expect(binsPerRun(NUMBER_OF_BINS, DEFAULT_POLICY)).toBe(2 * Math.ceil(NUMBER_OF_BINS / 60));
+  });
+
   // One row per property; each lists its first violations.
   it.each([
     ["verifies", "every published state passes checkRepository, warm and from the root alone"],
