@@ -44,7 +44,7 @@ import {
 import { assertWithinClientLimit, BIN_ENVELOPE_BYTES, CLIENT_MAX_BYTES, entryBytes, RoleTooLarge, WARN_FRACTION } from "./client-limits.js";
 import { parseOffline, succinctRolesOf, verifyOfflineSet, verifyOfflineUpdate, type OfflineRoles } from "./offline.js";
 import { binsPerRun, isDue, isOverdue, policyFromEnv, staggeredExpiry, type Policy } from "./policy.js";
-import { binSignedBytes, type ListedRow } from "./bin-bytes.js";
+import { binSignedBytes, hashesText, type ListedRow } from "./bin-bytes.js";
 import { importView, ImportConflict, requestPublish, stageChunk, takeStaged } from "./import.js";
 import { migrate } from "./schema.js";
 import { SnapshotBytes } from "./snapshot-bytes.js";
@@ -759,7 +759,7 @@ export class Publisher extends DurableObject<Env> {
       change.path,
       bin,
       change.length,
-      canonicalString(change.hashes), // canonical text: bin-bytes.ts embeds it as is
+      hashesText(change.hashes), // canonical text: bin-bytes.ts embeds it as is
       change.custom === undefined ? null : canonicalString(change.custom),
       size,
     );
