@@ -44,6 +44,7 @@ import {
 import { assertWithinClientLimit, BIN_ENVELOPE_BYTES, CLIENT_MAX_BYTES, entryBytes, RoleTooLarge, WARN_FRACTION } from "./client-limits.js";
 import { parseOffline, succinctRolesOf, verifyOfflineSet, verifyOfflineUpdate, type OfflineRoles } from "./offline.js";
 import { binsPerRun, isDue, isOverdue, policyFromEnv, staggeredExpiry, type Policy } from "./policy.js";
+import { putMetadata } from "./at-rest.js";
 import { binSignedBytes, hashesText, type ListedRow } from "./bin-bytes.js";
 import { importView, ImportConflict, requestPublish, stageChunk, takeStaged } from "./import.js";
 import { migrate } from "./schema.js";
@@ -548,9 +549,9 @@ export class Publisher extends DurableObject<Env> {
       this.writeBins(plan, signers),
       ...plan.offline.filter((role) => role !== "root").map((role) => {
         const { version, body } = this.offlineRoleBody(role);
-        return putJSON(bucket, `metadata/${version}.${role}.json`, body);
+        return putMetadata(bucket, `metadata/${version}.${role}.json`, body);
       }),
-      putJSON(bucket, `metadata/${plan.snapshotVersion}.snapshot.json`, snapshotBytes),
+      putMetadata(bucket, `metadata/${plan.snapshotVersion}.snapshot.json`, snapshotBytes),
     ]);
 
     const timestamp = new Metadata(
@@ -567,7 +568,7 @@ export class Publisher extends DurableObject<Env> {
     const meta = { version: String(plan.timestampVersion), expires: String(this.roleRow("timestamp").expires) };
     for (let attempt = 1; ; attempt++) {
       try {
-        await putJSON(bucket, "metadata/timestamp.json", timestampBytes, meta);
+        await putMetadata(bucket, "metadata/timestamp.json", timestampBytes, meta);
         break;
       } catch (e) {
         if (attempt === TIMESTAMP_PUT_ATTEMPTS) throw e;
@@ -578,7 +579,7 @@ export class Publisher extends DurableObject<Env> {
     // last: until it appears, every file above still verifies under root N.
     if (plan.offline.includes("root")) {
       const { version, body } = this.offlineRoleBody("root");
-      await putJSON(bucket, `metadata/${version}.root.json`, body);
+      await putMetadata(bucket, `metadata/${version}.root.json`, body);
     }
   }
 
@@ -596,7 +597,7 @@ export class Publisher extends DurableObject<Env> {
       const chunk = plan.bins.slice(start, start + WRITE_CHUNK);
       await mapLimit(chunk, PUT_CONCURRENCY, async ([idx, version]) => {
         const bytes = await this.signBin(idx, version, signers);
-        await putJSON(this.env.BUCKET, `metadata/${version}.${succinct.roleName(idx)}.json`, bytes);
+        await putMetadata(this.env.BUCKET, `metadata/${version}.${succinct.roleName(idx)}.json`, bytes);
       });
       this.sql.exec("UPDATE publishes SET bins_written = ? WHERE timestamp_version = ?", start + chunk.length, plan.timestampVersion);
       if (start + chunk.length < plan.bins.length && Date.now() - this.budgetFrom > WRITE_BUDGET_MS) throw new Unfinished();
@@ -922,13 +923,6 @@ function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
-}
-
-async function putJSON(bucket: R2Bucket, key: string, bytes: Uint8Array, customMetadata?: Record<string, string>): Promise<void> {
-  await bucket.put(key, bytes, {
-    httpMetadata: { contentType: "application/json" },
-    customMetadata,
-  });
 }
 
 async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
