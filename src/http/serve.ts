@@ -63,7 +63,10 @@ export async function serveObject(
   if (asStored) headers.set("content-length", String(object.size));
   // Otherwise the encoded length is known only once the runtime has compressed the body.
   else if (coding === undefined && uncompressedLength !== undefined) headers.set("content-length", uncompressedLength);
-  const body = c.req.method === "HEAD" ? null : asStored || !stored ? object.body : decodedBody(object);
+  let body: ReadableStream | null = c.req.method === "HEAD" ? null : asStored || !stored ? object.body : decodedBody(object);
+  // A decoded stream has no length the runtime knows; FixedLengthStream keeps the Content-Length on the wire.
+  if (body && stored && !asStored && coding === undefined && uncompressedLength !== undefined)
+    body = body.pipeThrough(new FixedLengthStream(Number(uncompressedLength)));
   // "manual": the body already is in the coding the headers name; the runtime must not encode it again.
   return new Response(body, { headers, ...(asStored ? { encodeBody: "manual" as const } : {}) });
 }
