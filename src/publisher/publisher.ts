@@ -50,12 +50,12 @@ import { settingsFromEnv, type Settings } from "./config.js";
 import { crashPoint } from "./crash-point.js";
 import { healthProblems } from "./health.js";
 import { PublishState } from "./publish-state.js";
-import { binSignedBytes, type ListedRow } from "./bin-bytes.js";
+import { putMetadata } from "./at-rest.js";
+import { binSignedBytes, hashesText, type ListedRow } from "./bin-bytes.js";
 import { importView, ImportConflict, requestPublish, stageChunk, takeStaged } from "./import.js";
 import { migrate } from "./schema.js";
 import { migratePythonIndex, PythonIndex, type FileCheck, type IndexChange, type PythonReleaseInput, type PythonUploadInput } from "./python-index.js";
 import { SnapshotBytes } from "./snapshot-bytes.js";
-import { putCreateOnly } from "./create-only.js";
 import { r2Keys, type R2Keys } from "./r2-keys.js";
 import { readRepository, type RecoveredRepository } from "./recover.js";
 import { SigningLog, type LogPage } from "./signing-log.js";
@@ -789,8 +789,8 @@ export class Publisher extends DurableObject<Env> {
     const meta = { version: String(plan.timestampVersion), expires: String(this.roleRow("timestamp").expires) };
     for (let attempt = 1; ; attempt++) {
       try {
-        // The one mutable name: a plain put.
-        await bucket.put(this.keys.timestamp, timestampBytes, { httpMetadata: { contentType: "application/json" }, customMetadata: meta });
+        // The one mutable name.
+        await putMetadata(bucket, this.keys.timestamp, timestampBytes, { createOnly: false, customMetadata: meta });
         this.signingLog.stage(plan.timestampVersion, [loggedFile("timestamp", plan.timestampVersion, timestampBytes, signers)]);
         break;
       } catch (e) {
@@ -1019,7 +1019,7 @@ export class Publisher extends DurableObject<Env> {
       change.path,
       bin,
       change.length,
-      canonicalString(change.hashes), // canonical text: bin-bytes.ts embeds it as is
+      hashesText(change.hashes), // canonical text: bin-bytes.ts embeds it as is
       change.custom === undefined ? null : canonicalString(change.custom),
       size,
     );
@@ -1209,7 +1209,7 @@ function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
 
 /** Versioned metadata: create-only, so no storage accident can give a published version other bytes. */
 async function putJSON(bucket: R2Bucket, key: string, bytes: Uint8Array): Promise<void> {
-  await putCreateOnly(bucket, key, bytes, { httpMetadata: { contentType: "application/json" } });
+  await putMetadata(bucket, key, bytes, { createOnly: true });
 }
 
 /** Deletes `keys` in one call; if R2 refuses the batch, one by one. Returns the keys that could not be deleted. */

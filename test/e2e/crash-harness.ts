@@ -4,6 +4,7 @@
  * It records every metadata file it ever sees in R2, so a test can show that no name (and no
  * timestamp version) ever had two bodies, and checks the result with unmodified tuf-js and python-tuf.
  */
+import { gunzipSync } from "node:zlib";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -138,7 +139,10 @@ export class CrashRepo {
     do {
       const page = await bucket.list({ prefix: `${REPOSITORY_PREFIX}metadata/`, cursor });
       for (const object of page.objects) {
-        const body = await (await bucket.get(object.key))!.text();
+        const stored = (await bucket.get(object.key))!;
+        // Metadata may be gzip-compressed at rest (src/publisher/at-rest.ts): compare what it decodes to.
+        const raw = Buffer.from(await stored.arrayBuffer());
+        const body = (stored.httpMetadata?.contentEncoding === "gzip" ? gunzipSync(raw) : raw).toString("utf8");
         const key = object.key.slice(REPOSITORY_PREFIX.length);
         const name = key === "metadata/timestamp.json" ? `timestamp.json@${JSON.parse(body).signed.version}` : key;
         const prior = this.seen.get(name);
