@@ -103,7 +103,7 @@ describe("OpenAPI", () => {
       new Delegations(Object.fromEntries(keys.map((k) => [k.keyid, k])), [new DelegatedRole("bins", keys.map((k) => k.keyid), keys.length, false, undefined, ALL_PATHS)])));
     let signed = targets2;
     for (const s of ceremony.signers.targets) signed = await signed.sign(s);
-    const postMetadata = (body: string, headers = adminHeaders) => fetchWorker("/api/v1/metadata", { method: "POST", headers, body });
+    const postMetadata = (body: string, headers: Record<string, string> = adminHeaders) => fetchWorker("/api/v1/metadata", { method: "POST", headers, body });
     await check("POST", "/api/v1/metadata", await postMetadata(JSON.stringify({ targets: signed.toJSON() }), {}));
     await check("POST", "/api/v1/metadata", await postMetadata(JSON.stringify({ nope: 1 })));
     await check("POST", "/api/v1/metadata", await postMetadata(JSON.stringify({ targets: ceremony.targets })));
