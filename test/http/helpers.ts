@@ -8,9 +8,7 @@ export const BASE = "http://tuf.test";
 
 /** A request to the Worker; /api/v1 responses are also checked against the OpenAPI document (openapi-conformance.ts). */
 export async function fetchWorker(path: string, init?: RequestInit): Promise<Response> {
-  const res = await exports.default.fetch(new Request(`${BASE}${path}`, init));
-  await recordApiResponse(init?.method ?? "GET", path, res);
-  return res;
+  return recordApiResponse(init?.method ?? "GET", path, await exports.default.fetch(new Request(`${BASE}${path}`, init)));
 }
 
 export const adminHeaders = { authorization: `Bearer ${ADMIN_TOKEN}` };

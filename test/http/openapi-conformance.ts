@@ -22,10 +22,14 @@ export interface OpenAPIDoc {
 
 const recorded: Recorded[] = [];
 
-export async function recordApiResponse(method: string, url: string, res: Response): Promise<void> {
+/** Records an /api/v1 response and returns one with the same status, headers and body for the caller. */
+export async function recordApiResponse(method: string, url: string, res: Response): Promise<Response> {
   const path = new URL(url, "http://x").pathname;
-  if (!path.startsWith("/api/v1/") || method === "HEAD") return;
-  recorded.push({ method: method.toLowerCase(), path, status: res.status, media: (res.headers.get("content-type") ?? "").split(";")[0]!, body: await res.clone().text() });
+  if (!path.startsWith("/api/v1/") || method === "HEAD" || res.body === null) return res;
+  // Read once and hand back a copy: a clone's tee would be left half-read by tests that ignore the body.
+  const body = await res.text();
+  recorded.push({ method: method.toLowerCase(), path, status: res.status, media: (res.headers.get("content-type") ?? "").split(";")[0]!, body });
+  return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
 }
 
 /** The documented route a concrete path is an instance of; {path} may span segments. */
@@ -40,7 +44,7 @@ export function conformanceProblems(doc: OpenAPIDoc): { checked: number; problem
   const problems: string[] = [];
   let checked = 0;
   for (const r of recorded.splice(0)) {
-    const route = template(doc, decodeURIComponent(r.path));
+    const route = template(doc, r.path);
     const op = route === undefined ? undefined : doc.paths[route]![r.method];
     if (!op) {
       // Not an API route (the 404 of an unknown path): nothing to check against, but it must be the one error shape.
