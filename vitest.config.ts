@@ -23,7 +23,12 @@ export default defineConfig({
             },
           }),
         ],
-        test: { name: "workers", include: ["test/publisher/**/*.test.ts", "test/http/**/*.test.ts"] },
+        test: {
+          name: "workers",
+          include: ["test/publisher/**/*.test.ts", "test/http/**/*.test.ts"],
+          // Every /api/v1 response fetchWorker sees is validated against the served OpenAPI document.
+          setupFiles: ["test/http/openapi-conformance.setup.ts"],
+        },
       },
       {
         test: {
