@@ -15,10 +15,11 @@ import { renewal } from "./benchmarks/renewal.js";
 import { serving } from "./benchmarks/serving.js";
 import { signing } from "./benchmarks/signing.js";
 import { memoryBench, sustained } from "./benchmarks/sustained.js";
+import { upload } from "./benchmarks/upload.js";
 import { makeContext, type Benchmark } from "./lib/context.js";
 import { cleanupScratch } from "./lib/repo.js";
 
-const ALL: Benchmark[] = [bootstrap, publish, sustained, memoryBench, renewal, serving, clientCost, clientRefresh, r2Local, signing];
+const ALL: Benchmark[] = [bootstrap, publish, sustained, memoryBench, renewal, serving, clientCost, clientRefresh, r2Local, signing, upload];
 
 // workerd's stdout reaches us through Miniflare's console.log: keep stdout for results.
 console.log = console.error;
