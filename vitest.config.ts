@@ -19,6 +19,7 @@ export default defineConfig({
                 ONLINE_KEY: "0707070707070707070707070707070707070707070707070707070707070707",
                 WEBHOOK_SECRET: "whsec_dHVmLWVkZ2UgdGVzdCB3ZWJob29rIHNlY3JldCAzMmI=",
                 ADMIN_TOKEN: "test-admin-token",
+                UPLOAD_TOKEN: "test-upload-token",
               },
             },
           }),

@@ -25,10 +25,11 @@ import { serving } from "./benchmarks/serving.js";
 import { signing } from "./benchmarks/signing.js";
 import { signingLog } from "./benchmarks/signing-log.js";
 import { memoryBench, sustained } from "./benchmarks/sustained.js";
+import { upload } from "./benchmarks/upload.js";
 import { makeContext, type Benchmark } from "./lib/context.js";
 import { cleanupScratch } from "./lib/repo.js";
 
-const ALL: Benchmark[] = [bootstrap, publish, sustained, memoryBench, renewal, serving, health, clientCost, clientRefresh, client, proxy, r2Local, signing, signingLog, scale];
+const ALL: Benchmark[] = [bootstrap, publish, sustained, memoryBench, renewal, serving, health, clientCost, clientRefresh, client, proxy, r2Local, signing, signingLog, scale, upload];
 
 // workerd's stdout reaches us through Miniflare's console.log: keep stdout for results.
 console.log = console.error;

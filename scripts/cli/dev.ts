@@ -2,14 +2,14 @@
  * `tuf-edge dev` (npm start): a local edge repository on workerd.
  *
  * First run: makes demo keys and a signed ceremony under .tuf-edge/, writes
- * .dev.vars (ONLINE_KEY, WEBHOOK_SECRET, ADMIN_TOKEN), starts `wrangler dev`
+ * .dev.vars (ONLINE_KEY, WEBHOOK_SECRET, ADMIN_TOKEN, UPLOAD_TOKEN), starts `wrangler dev`
  * with local R2 and Durable Object storage persisted in .tuf-edge/state,
  * bootstraps, and publishes a sample artifact. Later runs reuse all of it.
  * Demo keys sit unencrypted on this machine: they are for trying tuf-edge, never for production.
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { basename, join, resolve } from "node:path";
 import { parseCommandArgs, intOption } from "./args.js";
@@ -106,11 +106,15 @@ export const dev: Command = {
           `ONLINE_KEY="${online.seed}"`,
           `WEBHOOK_SECRET="whsec_${randomBytes(32).toString("base64")}"`,
           `ADMIN_TOKEN="${randomBytes(32).toString("hex")}"`,
+          `UPLOAD_TOKEN="${randomBytes(32).toString("hex")}"`,
           "",
         ].join("\n"),
         { mode: 0o600 },
       );
-      print("wrote .dev.vars (ONLINE_KEY, WEBHOOK_SECRET, ADMIN_TOKEN)");
+      print("wrote .dev.vars (ONLINE_KEY, WEBHOOK_SECRET, ADMIN_TOKEN, UPLOAD_TOKEN)");
+    } else if (!/^UPLOAD_TOKEN=/m.test(readFileSync(".dev.vars", "utf8"))) {
+      appendFileSync(".dev.vars", `UPLOAD_TOKEN="${randomBytes(32).toString("hex")}"\n`);
+      print("added UPLOAD_TOKEN (the twine password) to .dev.vars");
     }
 
     const { url, exited } = await startWrangler(port, join(STATE, "state"), crons.map((c) => c.expression));
@@ -137,6 +141,9 @@ export const dev: Command = {
     print(`  status:        ${url}/api/v1/status`);
     print("publish another artifact (the index's webhook, from a shell):");
     print(`  npx tuf-edge publish --url ${url} --path demo/another.txt --file ${join(STATE, "sample", "another.txt")}`);
+    print("Python index (upload with twine, install with pip or uv; the password is UPLOAD_TOKEN in .dev.vars):");
+    print(`  TWINE_PASSWORD="$(sed -n 's/^UPLOAD_TOKEN="\\(.*\\)"/\\1/p' .dev.vars)" twine upload --repository-url ${url}/legacy/ -u __token__ dist/*`);
+    print(`  pip install --index-url ${url}/simple/ YOUR-PROJECT        (uv: uv pip install --index-url ${url}/simple/ …)`);
     print("stop with Ctrl-C.");
     return exited;
   },
