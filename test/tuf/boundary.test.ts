@@ -115,6 +115,7 @@ describe("src/tuf/index.ts exports", () => {
     "formatExpires",
     "fromHex",
     "fromUtf8",
+    "olpcCanonicalString",
     "parseExpires",
     "sha256Sync",
     "timingSafeEqual",
