@@ -117,6 +117,9 @@ export const dev: Command = {
     print(`  status:        ${url}/api/v1/status`);
     print("publish another artifact (the index's webhook, from a shell):");
     print(`  npx tuf-edge publish --url ${url} --path demo/another.txt --file ${join(STATE, "sample", "another.txt")}`);
+    print("install through a local proxy that checks every page and file with TUF (in another shell):");
+    print(`  npx tuf-edge proxy --url ${url} --root ${resolve(CEREMONY, "1.root.json")}`);
+    print("  pip install --index-url http://127.0.0.1:3141/simple/ PACKAGE");
     print("stop with Ctrl-C.");
     return exited;
   },
