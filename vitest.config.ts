@@ -7,7 +7,7 @@ export default defineConfig({
   test: {
     projects: [
       {
-        test: { name: "node", include: ["test/tuf/**/*.test.ts", "test/client/**/*.test.ts", "test/cli/**/*.test.ts"], environment: "node" },
+        test: { name: "node", include: ["test/tuf/**/*.test.ts", "test/client/**/*.test.ts", "test/cli/**/*.test.ts", "test/python/**/*.test.ts"], environment: "node" },
       },
       {
         plugins: [
@@ -17,7 +17,7 @@ export default defineConfig({
             miniflare: {
               bindings: {
                 ONLINE_KEY: "0707070707070707070707070707070707070707070707070707070707070707",
-                WEBHOOK_SECRET: "test-webhook-secret",
+                WEBHOOK_SECRET: "whsec_dHVmLWVkZ2UgdGVzdCB3ZWJob29rIHNlY3JldCAzMmI=",
                 ADMIN_TOKEN: "test-admin-token",
               },
             },

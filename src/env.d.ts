@@ -10,5 +10,9 @@ declare namespace Cloudflare {
     WEBHOOK_SECRET: string;
     /** Bearer token of the admin API. */
     ADMIN_TOKEN: string;
+    /** Test-only: a publish step at which the Publisher stops, for crash tests (src/publisher/crash-point.ts). Never set in production. */
+    CRASH_AT?: string;
+    /** Password of `POST /legacy/` uploads (username `__token__`); unset, uploads are refused. */
+    UPLOAD_TOKEN?: string;
   }
 }

@@ -6,7 +6,7 @@ import { CliError } from "./errors.js";
 import { print } from "./output.js";
 import { adminToken, baseUrl, request } from "./remote.js";
 
-const USAGE = `usage: tuf-edge bootstrap --url URL --ceremony DIR
+const USAGE = `usage: tuf-edge bootstrap --url URL --ceremony DIR [--insecure-key-policy]
 
 Uploads the newest 1.root.json, N.targets.json and N.bins.json of a completed
 ceremony (check it with tuf-edge status DIR) to a tuf-edge Worker. The Worker
@@ -15,17 +15,23 @@ snapshot and timestamp and bins names for bin-n, then publishes all
 2^bit_length bin-n roles, snapshot 1 and timestamp 1. A repository is
 bootstrapped once; later offline versions go through tuf-edge upload.
 
+The Worker enforces PEP 458's key policy: root needs at least two signatures,
+and the online key signs none of root, targets and bins. A test repository
+made with tuf-edge init --insecure-single-root-key needs
+--insecure-key-policy, which /api/v1/status then reports for good.
+
 The admin token is read from TUF_EDGE_ADMIN_TOKEN, or from ./.dev.vars.
 
 options:
   --url URL        the Worker, e.g. http://127.0.0.1:8787
-  --ceremony DIR   the ceremony directory`;
+  --ceremony DIR   the ceremony directory
+  --insecure-key-policy  skip the PEP 458 key policy (test repositories only)`;
 
 export const bootstrap: Command = {
   summary: "bootstrap a repository from a completed ceremony",
   usage: USAGE,
   async run(args) {
-    const { values } = parseCommandArgs("bootstrap", args, { url: { type: "string" }, ceremony: { type: "string" } });
+    const { values } = parseCommandArgs("bootstrap", args, { url: { type: "string" }, ceremony: { type: "string" }, "insecure-key-policy": { type: "boolean" } });
     const url = baseUrl(required(values.url, "url", "bootstrap"));
     const listing = await listDir(required(values.ceremony, "ceremony", "bootstrap"));
     const body: Record<string, unknown> = {};
@@ -37,6 +43,7 @@ export const bootstrap: Command = {
     if (listing.versions.root[0] !== 1)
       throw new CliError(`${listing.dir} has no 1.root.json`, "Bootstrap starts from root version 1");
     body.root = (await loadFile(pathOf(listing, "root", 1))).md.toJSON();
+    if (values["insecure-key-policy"]) body.insecure_key_policy = true;
     const started = Date.now();
     const { body: result } = await request<{ bins: number; snapshot: number; timestamp: number; published: boolean }>(
       `${url}/api/v1/bootstrap`,

@@ -66,7 +66,7 @@ export const dev: Command = {
         [
           "# Local secrets for wrangler dev, made by `npm start`. Never commit this file.",
           `ONLINE_KEY="${online.seed}"`,
-          `WEBHOOK_SECRET="${randomBytes(32).toString("hex")}"`,
+          `WEBHOOK_SECRET="whsec_${randomBytes(32).toString("base64")}"`,
           `ADMIN_TOKEN="${randomBytes(32).toString("hex")}"`,
           "",
         ].join("\n"),

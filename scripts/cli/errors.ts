@@ -47,6 +47,7 @@ const TUF_HINTS: Record<TufErrorCode, string> = {
   length_or_hash: "Copy the file again; it does not match its recorded length or hash",
   unknown_role: "Check that the delegating metadata names this role",
   unknown_key: "Sign with a key the role lists",
+  key_policy: "Give root at least two signatures and keep the online key out of root, targets and bins (tuf-edge init does), or bootstrap a test repository with --insecure-key-policy",
 };
 
 export function tufHint(code: TufErrorCode): string {

@@ -5,7 +5,7 @@
  * It does not sign anything (each holder runs `tuf-edge sign`), and it never
  * reads a private key: only .pub files.
  */
-import { ALL_PATHS } from "../../src/publisher/offline.js";
+import { ALL_PATHS, MAX_BIT_LENGTH } from "../../src/publisher/offline.js";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import {
@@ -43,8 +43,8 @@ options:
   --bins-key PUB              a bins holder's .pub file (repeat; default: the targets keys)
   --bins-threshold N          default: the targets threshold, or all bins keys
   --online-key PUB            the one online key for snapshot, timestamp and every bin-n (threshold 1)
-  --bit-length B              2^B bins, 1..32 (default 14: 16,384 bins, as PEP 458 recommends)
-  --name-prefix P             bin role names are P-0000 ... (default "bin")
+  --bit-length B              2^B bins, 1..16 (default 14: 16,384 bins, as PEP 458 recommends)
+  --name-prefix P             bin role names are P-0000 ... (default "bin"; a-z 0-9 . -)
   --root-expires-days D       default 365
   --targets-expires-days D    default 365
   --bins-expires-days D       default 365
@@ -83,7 +83,8 @@ export const init: Command = {
     const rootThreshold = required(intOption(v["root-threshold"], "root-threshold", cmd, { min: 1 }), "root-threshold", cmd);
     const targetsThreshold = intOption(v["targets-threshold"], "targets-threshold", cmd, { min: 1 });
     const binsThreshold = intOption(v["bins-threshold"], "bins-threshold", cmd, { min: 1 });
-    const bitLength = intOption(v["bit-length"], "bit-length", cmd, { min: 1, max: 32 }) ?? 14;
+    // The Worker's bootstrap takes at most MAX_BIT_LENGTH: refuse more before a whole ceremony is signed.
+    const bitLength = intOption(v["bit-length"], "bit-length", cmd, { min: 1, max: MAX_BIT_LENGTH }) ?? 14;
     const namePrefix = v["name-prefix"] ?? "bin";
     checkNamePrefix(namePrefix, cmd);
     const days = {

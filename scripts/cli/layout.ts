@@ -7,6 +7,7 @@
  *    which must not also be an offline key.
  */
 import { Role, type Key, type Root } from "../../src/tuf/index.js";
+import { URL_SAFE_ROLE } from "../../src/publisher/offline.js";
 import { CliError, UsageError } from "./errors.js";
 import { readPublicKey } from "./keyfile.js";
 
@@ -90,11 +91,11 @@ export function keysOf(root: Root, role: "root" | "targets" | "snapshot" | "time
   });
 }
 
-/** Role names become file and URL names; keep them to a safe alphabet. */
+/** Role names become file and URL names: the alphabet the Worker's bootstrap accepts (src/publisher/offline.ts). */
 export function checkNamePrefix(prefix: string, command: string): void {
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(prefix))
+  if (!URL_SAFE_ROLE.test(prefix))
     throw new UsageError(
-      `--name-prefix ${JSON.stringify(prefix)} must be letters, digits, ".", "_" or "-", starting with a letter or digit`,
+      `--name-prefix ${JSON.stringify(prefix)} must be lowercase letters a-z, digits, "." or "-", starting with a letter or digit (what the Worker's bootstrap accepts)`,
       command,
     );
 }

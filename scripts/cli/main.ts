@@ -9,14 +9,18 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "./command.js";
 import { describeError, EXIT_OK, EXIT_USAGE, UsageError } from "./errors.js";
+import { audit } from "./audit.js";
 import { bootstrap } from "./bootstrap.js";
 import { client } from "./client.js";
 import { dev } from "./dev.js";
+import { importCommand } from "./import.js";
 import { init } from "./init.js";
 import { keygen } from "./keygen.js";
 import { print } from "./output.js";
 import { proxy } from "./proxy.js";
 import { publish } from "./publish.js";
+import { recover } from "./recover.js";
+import { deleteRelease, unyank, yank } from "./release.js";
 import { renew } from "./renew.js";
 import { rootRotate } from "./root-rotate.js";
 import { rotateOnlineKey } from "./rotate-online-key.js";
@@ -37,10 +41,16 @@ export const COMMANDS: Record<string, Command> = {
   "rotate-online-key": rotateOnlineKey,
   renew,
   bootstrap,
+  recover,
   upload,
   publish,
+  import: importCommand,
+  yank,
+  unyank,
+  delete: deleteRelease,
   dev,
   verify,
+  audit,
   client,
   proxy,
 };

@@ -11,10 +11,11 @@ const USAGE = `usage: tuf-edge publish --url URL --path PATH --file FILE [--no-w
        tuf-edge publish --url URL --remove PATH
 
 Adds a target (its length, sha256 and sha512 computed from FILE) or removes
-one, through the signed webhook POST /api/v1/artifacts, and waits until a
+one, through the webhook POST /api/v1/artifacts, signed as Standard Webhooks
+(webhook-id, webhook-timestamp, webhook-signature), and waits until a
 timestamp covers it. The file itself is not uploaded: the index serves it.
 
-The webhook secret is read from TUF_EDGE_WEBHOOK_SECRET, or from ./.dev.vars.
+The webhook secret (whsec_<base64>) is read from TUF_EDGE_WEBHOOK_SECRET, or from ./.dev.vars.
 
 options:
   --url URL       the Worker, e.g. http://127.0.0.1:8787
@@ -49,14 +50,15 @@ export const publish: Command = {
       payload = { add: [{ path, length: bytes.length, hashes: await digestHex(bytes, ["sha256", "sha512"]) }] };
     }
     const body = JSON.stringify(payload);
-    // One Idempotency-Key for every attempt: a retry after a dropped connection never publishes twice.
-    const idempotencyKey = crypto.randomUUID();
+    // One webhook-id for every attempt (re-signed with a fresh webhook-timestamp): a retry after a
+    // dropped connection gets the first attempt's receipt and never publishes twice.
+    const id = `msg_${crypto.randomUUID()}`;
     const send = async () =>
       request<{ receipt: string; status: string; bins?: Record<string, number>; timestamp?: number }>(
         `${url}/api/v1/artifacts${values["no-wait"] ? "" : "?wait=true"}`,
         {
           method: "POST",
-          headers: { "content-type": "application/json", "x-tuf-edge-signature": await signWebhook(body, webhookSecret()), "idempotency-key": idempotencyKey },
+          headers: { "content-type": "application/json", ...(await signWebhook(body, webhookSecret(), { id })) },
           body,
         },
         "Fix the request as the message says",

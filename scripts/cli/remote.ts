@@ -31,7 +31,7 @@ export function baseUrl(raw: string): string {
   }
 }
 
-export { webhookSignature as signWebhook } from "../../src/http/auth.js";
+export { signWebhook } from "../../src/http/auth.js";
 
 /** Sends a request and returns its JSON, or throws a CliError with the server's error code and message. */
 export async function request<T>(url: string, init: RequestInit, todo: string): Promise<{ status: number; body: T }> {

@@ -50,6 +50,7 @@ const HINTS: Record<UpdateErrorCode, string> = {
   too_large: "A file is over the length its referrer (or the client's limit) allows; check the last publish",
   not_in_snapshot: "Publish a snapshot that lists every delegated role",
   download: "The repository serves a file that is missing or unreadable; a client would stop its update here",
+  key_policy: "The layout breaks PEP 458's key policy; start a new ceremony with tuf-edge init",
 };
 
 export const verify: Command = {

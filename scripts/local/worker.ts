@@ -4,7 +4,7 @@
  * and the benchmarks; `npm start` uses `wrangler dev` instead.
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare";
@@ -16,6 +16,8 @@ export interface LocalWorkerOptions {
   dir: string;
   /** Secrets and vars; defaults are wrangler.toml's [vars]. */
   bindings: Record<string, string>;
+  /** Sees each line workerd prints (the Worker's console output); without it, workerd's output goes to this process's. */
+  onLog?: (line: string) => void;
 }
 
 export interface LocalWorker {
@@ -30,6 +32,8 @@ export interface LocalWorker {
    */
   setBindings(bindings: Record<string, string>): Promise<void>;
   stop(): Promise<void>;
+  /** Crashes the Worker as a machine would: SIGKILL to the workerd process, nothing flushed first. Storage stays in `dir`. */
+  kill(): Promise<void>;
 }
 
 /** Bundles src/index.ts once per process with wrangler (offline, no account needed). */
@@ -58,7 +62,25 @@ function compatibilityDate(): string {
   return /^compatibility_date\s*=\s*"([^"]+)"/m.exec(readFileSync(join(ROOT, "wrangler.toml"), "utf8"))![1]!;
 }
 
-export async function startLocalWorker({ dir, bindings }: LocalWorkerOptions): Promise<LocalWorker> {
+/** The workerd processes this process has spawned (Miniflare runs workerd as a direct child). */
+function workerdChildren(): Set<number> {
+  const pids = new Set<number>();
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      // /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may hold spaces, so split after its ")".
+      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
+      const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (ppid === process.pid && comm.startsWith("workerd")) pids.add(Number(name));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return pids;
+}
+
+export async function startLocalWorker({ dir, bindings, onLog }: LocalWorkerOptions): Promise<LocalWorker> {
   const options = {
     modules: true,
     scriptPath: bundleWorker(),
@@ -69,9 +91,21 @@ export async function startLocalWorker({ dir, bindings }: LocalWorkerOptions): P
     defaultPersistRoot: dir,
     host: "127.0.0.1",
     port: 0,
+    ...(onLog ? { handleRuntimeStdio: (stdout: NodeJS.ReadableStream, stderr: NodeJS.ReadableStream) => {
+      for (const stream of [stdout, stderr]) {
+        let rest = "";
+        stream.on("data", (chunk: Buffer) => {
+          const lines = (rest + chunk.toString()).split("\n");
+          rest = lines.pop()!;
+          for (const line of lines) onLog(line);
+        });
+      }
+    } } : {}),
   };
+  const before = workerdChildren();
   const mf = new Miniflare(options);
   const url = (await mf.ready).toString().replace(/\/$/, "");
+  const workerd = [...workerdChildren()].filter((pid) => !before.has(pid));
   return {
     url,
     mf,
@@ -87,5 +121,10 @@ export async function startLocalWorker({ dir, bindings }: LocalWorkerOptions): P
       await mf.ready;
     },
     stop: () => mf.dispose(),
+    async kill() {
+      if (workerd.length !== 1) throw new Error(`expected one new workerd process, found ${workerd.length}`);
+      process.kill(workerd[0]!, "SIGKILL");
+      await mf.dispose().catch(() => undefined);
+    },
   };
 }

@@ -1,10 +1,17 @@
-/** Who may call what: the index's webhook (HMAC) and the operator (bearer token). */
+/** Who may call what: the index's webhook (Standard Webhooks) and the operator (bearer token). */
 import { createMiddleware } from "hono/factory";
-import { timingSafeEqual, toHex, utf8 } from "../tuf/index.js";
+import { timingSafeEqual, utf8 } from "../tuf/index.js";
 import { ApiError } from "./errors.js";
 
-/** Signed webhook bodies older or newer than this are refused as replays. */
-export const REPLAY_WINDOW_SECONDS = 300;
+/**
+ * Deliveries whose `webhook-timestamp` is further than this from the server's
+ * clock are refused (the Standard Webhooks default). Inside it, a replay is
+ * caught by its `webhook-id`, which the Publisher remembers far longer.
+ */
+export const TIMESTAMP_TOLERANCE_SECONDS = 300;
+/** `webhook-id`: the index's delivery id, visible ASCII. */
+const WEBHOOK_ID = /^[\x21-\x7e]{1,200}$/;
+const SECRET_PREFIX = "whsec_";
 
 export const requireAdmin = createMiddleware<{ Bindings: Env }>(async (c, next) => {
   const header = c.req.header("authorization") ?? "";
@@ -14,33 +21,63 @@ export const requireAdmin = createMiddleware<{ Bindings: Env }>(async (c, next) 
   await next();
 });
 
+export interface WebhookHeaders {
+  id?: string | undefined;
+  timestamp?: string | undefined;
+  signature?: string | undefined;
+}
+
 /**
- * `X-TUF-Edge-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(WEBHOOK_SECRET, "<t>.<raw body>")>`.
- * Several v1 values may be sent (while the secret is rotated); one must match.
+ * Standard Webhooks (https://www.standardwebhooks.com): `webhook-signature` is a
+ * space-separated list of `v1,<base64 HMAC-SHA256(key, "<webhook-id>.<webhook-timestamp>.<raw body>")>`,
+ * where key is WEBHOOK_SECRET (`whsec_<base64>`) decoded. One v1 entry must match
+ * (several are sent while the secret is rotated). Returns the verified delivery id.
  */
-export async function verifyWebhookSignature(header: string | undefined, body: Uint8Array, secret: string, nowSeconds: number): Promise<void> {
-  if (!header) throw new ApiError(401, "signature_missing", "send X-TUF-Edge-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256>");
-  const parts = header.split(",").map((p) => p.trim().split("="));
-  const t = parts.find(([k]) => k === "t")?.[1];
-  const candidates = parts.filter(([k]) => k === "v1").map(([, v]) => v ?? "");
-  if (!t || !/^\d+$/.test(t) || candidates.length === 0)
-    throw new ApiError(401, "signature_malformed", "X-TUF-Edge-Signature must be t=<unix seconds>,v1=<hex>");
-  if (Math.abs(nowSeconds - Number(t)) > REPLAY_WINDOW_SECONDS)
-    throw new ApiError(401, "signature_expired", `the signature's timestamp is more than ${REPLAY_WINDOW_SECONDS} s from now`);
-  const expected = utf8(await webhookMac(body, secret, t));
+export async function verifyWebhook(headers: WebhookHeaders, body: Uint8Array, secret: string, nowSeconds: number): Promise<string> {
+  const { id, timestamp, signature } = headers;
+  if (!id || !timestamp || !signature)
+    throw new ApiError(401, "signature_missing", "send webhook-id, webhook-timestamp and webhook-signature (Standard Webhooks)");
+  if (!WEBHOOK_ID.test(id)) throw new ApiError(401, "signature_malformed", "webhook-id must be 1 to 200 visible ASCII characters");
+  if (!/^\d{1,15}$/.test(timestamp)) throw new ApiError(401, "signature_malformed", "webhook-timestamp must be integer Unix seconds");
+  const candidates = signature.split(" ").filter((s) => s.startsWith("v1,")).map((s) => s.slice(3));
+  if (candidates.length === 0) throw new ApiError(401, "signature_malformed", "webhook-signature must hold at least one v1,<base64> entry");
+  if (Math.abs(nowSeconds - Number(timestamp)) > TIMESTAMP_TOLERANCE_SECONDS)
+    throw new ApiError(401, "signature_expired", `webhook-timestamp is more than ${TIMESTAMP_TOLERANCE_SECONDS} s from the server's clock`);
+  const expected = utf8(await webhookMac(id, timestamp, body, secret));
   if (!candidates.some((v) => timingSafeEqual(utf8(v), expected)))
-    throw new ApiError(401, "signature_invalid", "X-TUF-Edge-Signature does not match the body and WEBHOOK_SECRET");
+    throw new ApiError(401, "signature_invalid", "webhook-signature does not match webhook-id, webhook-timestamp, the body and WEBHOOK_SECRET");
+  return id;
 }
 
-/** hex HMAC-SHA256(secret, "<t>.<raw body>"): the v1 value of X-TUF-Edge-Signature. */
-async function webhookMac(body: Uint8Array, secret: string, t: string): Promise<string> {
-  const key = await crypto.subtle.importKey("raw", utf8(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  return toHex(new Uint8Array(await crypto.subtle.sign("HMAC", key, concat(utf8(`${t}.`), body))));
+async function webhookMac(id: string, timestamp: string, body: Uint8Array, secret: string): Promise<string> {
+  const key = await crypto.subtle.importKey("raw", secretKey(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, concat(utf8(`${id}.${timestamp}.`), body)));
+  return btoa(String.fromCharCode(...mac));
 }
 
-/** The X-TUF-Edge-Signature header an index sends with `body` (used by the CLI and the tests). */
-export async function webhookSignature(body: string, secret: string, t = Math.floor(Date.now() / 1000)): Promise<string> {
-  return `t=${t},v1=${await webhookMac(utf8(body), secret, String(t))}`;
+/** The HMAC key of `whsec_<base64>`, as every Standard Webhooks library reads it. */
+function secretKey(secret: string): Uint8Array {
+  let key: Uint8Array | undefined;
+  if (secret.startsWith(SECRET_PREFIX)) {
+    try {
+      key = Uint8Array.from(atob(secret.slice(SECRET_PREFIX.length)), (ch) => ch.charCodeAt(0));
+    } catch {
+      key = undefined;
+    }
+  }
+  // A configuration error, not bad input: the operator must fix the secret.
+  if (!key || key.length < 16) throw new Error("WEBHOOK_SECRET must be whsec_<base64 of at least 16 random bytes> (Standard Webhooks)");
+  return key;
+}
+
+/** The three headers an index sends with `body` (used by `tuf-edge publish` and the tests). */
+export async function signWebhook(
+  body: string | Uint8Array,
+  secret: string,
+  { id = `msg_${crypto.randomUUID()}`, timestamp = Math.floor(Date.now() / 1000) }: { id?: string; timestamp?: number } = {},
+): Promise<Record<"webhook-id" | "webhook-timestamp" | "webhook-signature", string>> {
+  const t = String(timestamp);
+  return { "webhook-id": id, "webhook-timestamp": t, "webhook-signature": `v1,${await webhookMac(id, t, typeof body === "string" ? utf8(body) : body, secret)}` };
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {

@@ -1,2 +1,4 @@
 /** The one Publisher (Durable Object) of the repository this Worker serves. */
-export const publisherOf = (env: Env) => env.PUBLISHER.getByName(env.REPOSITORY || "default");
+import { repositoryName } from "../publisher/r2-keys.js";
+
+export const publisherOf = (env: Env) => env.PUBLISHER.getByName(repositoryName(env));

@@ -1,6 +1,7 @@
 /** Serving R2 objects to TUF clients: ETags, conditional GETs, cache lifetimes and compression. */
 import type { Context } from "hono";
 import { errorResponse } from "./errors.js";
+import { keyBytes, R2_MAX_KEY_BYTES } from "../publisher/r2-keys.js";
 
 /** Versioned and hash-prefixed names never change content (TUF spec 6.2.1), so caches may keep them forever. */
 export const IMMUTABLE = "public, max-age=31536000, immutable";
@@ -29,6 +30,8 @@ export async function serveObject(
     // If-None-Match compares weakly (RFC 9110 13.1.2): W/"x" names the same content as "x".
     if (value !== undefined) conditional.set(name, name === "if-none-match" ? value.replace(/W\//g, "") : value);
   }
+  // A name R2 cannot hold is a file that does not exist (R2 would refuse the lookup with an error, a 500).
+  if (keyBytes(key) > R2_MAX_KEY_BYTES) return errorResponse(404, "not_found", `no such file: ${new URL(c.req.url).pathname}`);
   const object = await c.env.BUCKET.get(key, { onlyIf: conditional });
   if (object === null) return errorResponse(404, "not_found", `no such file: ${new URL(c.req.url).pathname}`);
   inspect?.(object);

@@ -2,12 +2,33 @@
  * Validation of the artifact webhook. Each rule has its own error code, and a
  * request that breaks any rule changes nothing.
  */
-import { assertCanonicalSubset, TufError, type JSONObject } from "../tuf/index.js";
+import { assertCanonicalSubset, canonicalBytes, TufError, type JSONObject } from "../tuf/index.js";
 import type { Change } from "../publisher/types.js";
+import { MAX_TARGET_PATH_BYTES } from "../publisher/r2-keys.js";
 import { ApiError } from "./errors.js";
+import { nestsDeeperThan } from "./json-depth.js";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
-export const MAX_PATH_BYTES = 1024;
+/** Every R2 key of a target (its plain name and a sha512-prefixed copy, under the repository's prefix) fits R2's 1,024 bytes. */
+export const MAX_PATH_BYTES = MAX_TARGET_PATH_BYTES;
+/**
+ * `custom` nests at most this deep (`{"a":1}` is 1) and takes at most this many
+ * bytes as canonical JSON: far inside python-tuf's recursion limit, and a bin-n
+ * stays small for every client that downloads it.
+ */
+export const MAX_CUSTOM_DEPTH = 8;
+export const MAX_CUSTOM_BYTES = 16 * 1024;
+/** The webhook body holds `custom` three levels down: {"add":[{"custom":…}]}. */
+const WEBHOOK_MAX_DEPTH = 3 + MAX_CUSTOM_DEPTH;
+/** Admin bodies (signed ceremony files) nest a few levels; this bound only keeps recursion finite. */
+const ADMIN_MAX_DEPTH = 32;
+/**
+ * Path characters every TUF client writes into a URL, and every CDN passes on,
+ * the same way: RFC 3986 unreserved characters plus `+ ! = , @`, and `/` between
+ * segments. Anything else (space, `" < > \ ^ \` { | }`, `? # % ; : ' ( ) * $ &`,
+ * controls, non-ASCII) some client, proxy or CDN encodes, normalizes or cuts differently.
+ */
+const PATH_CHARS = /[A-Za-z0-9._~+!=,@-]/g;
 const HASH_HEX_LENGTH: Record<string, number> = { sha256: 64, sha512: 128 };
 
 /** Reads a body of at most `limit` bytes, refusing larger ones without reading them whole. */
@@ -39,7 +60,12 @@ export async function readBody(req: Request, limit = MAX_BODY_BYTES): Promise<Ui
 
 const tooLarge = (limit: number) => new ApiError(413, "body_too_large", `the body is larger than ${limit} bytes`);
 
-export function parseJSON(body: Uint8Array): unknown {
+/** Parses a request body that nests at most `maxDepth` deep (checked on the bytes first: no recursion ever sees more). */
+export function parseJSON(body: Uint8Array, maxDepth = ADMIN_MAX_DEPTH): unknown {
+  if (nestsDeeperThan(body, maxDepth))
+    throw maxDepth === WEBHOOK_MAX_DEPTH
+      ? new ApiError(422, "custom_invalid", `the body nests deeper than ${maxDepth} levels: custom may nest at most ${MAX_CUSTOM_DEPTH} levels (python-tuf could not parse the bin-n)`)
+      : new ApiError(400, "request_invalid", `the body nests deeper than ${maxDepth} levels`);
   try {
     return JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(body));
   } catch {
@@ -54,34 +80,57 @@ export function parseJSON(body: Uint8Array): unknown {
 export function validatePath(path: unknown, where: string): string {
   const fail = (why: string) => new ApiError(422, "path_invalid", `${where}: ${why}`);
   if (typeof path !== "string" || path === "") throw fail("must be a non-empty string");
-  if (new TextEncoder().encode(path).length > MAX_PATH_BYTES) throw fail(`must be at most ${MAX_PATH_BYTES} bytes`);
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(path)) throw fail("must not contain control characters");
-  if (/[\\?#%]/.test(path)) throw fail("must not contain \\, ?, # or % (clients put paths into URLs unencoded)");
-  // Keys above U+DFFF sort differently in JS and Python clients; paths are keys in bin-n.
-  if (/[\ud800-\uffff]/.test(path)) throw fail("must not contain characters at or above U+D800");
+  if (new TextEncoder().encode(path).length > MAX_PATH_BYTES)
+    throw fail(`must be at most ${MAX_PATH_BYTES} bytes (with the repository prefix and a sha512, every R2 key must fit in 1,024)`);
   const segments = path.split("/");
+  const bad = segments.map((s) => s.replace(PATH_CHARS, "")).join("");
+  if (bad !== "") {
+    const cp = bad.codePointAt(0)!;
+    throw fail(
+      `must use only A-Z a-z 0-9 - . _ ~ + ! = , @ and / (characters every TUF client and CDN puts into a URL the same way); ` +
+        `found U+${cp.toString(16).toUpperCase().padStart(4, "0")}`,
+    );
+  }
   if (segments.some((s) => s === "")) throw fail("must be relative, with no empty segment (no leading, trailing or double /)");
   if (segments.some((s) => s === ".." || s === ".")) throw fail("must not contain . or .. segments");
   return path;
 }
 
+/**
+ * PyPI's native file hash. It is accepted beside sha256 and left out of what is signed,
+ * because tuf-js cannot verify a target that lists it (docs/adr/0003-blake2b-256.md).
+ */
+const BLAKE2B_256 = "blake2b-256";
+
 export function validateHashes(hashes: unknown, where: string): Record<string, string> {
   if (typeof hashes !== "object" || hashes === null || Array.isArray(hashes) || Object.keys(hashes).length === 0)
     throw new ApiError(422, "hashes_invalid", `${where}: hashes must be an object with sha256 and/or sha512`);
+  const signed: Record<string, string> = {};
   for (const [alg, digest] of Object.entries(hashes)) {
+    if (alg === BLAKE2B_256) {
+      if (typeof digest !== "string" || !/^[0-9a-f]{64}$/.test(digest))
+        throw new ApiError(422, "hashes_invalid", `${where}: ${BLAKE2B_256} must be 64 lowercase hex characters`);
+      if (!Object.hasOwn(hashes, "sha256"))
+        throw new ApiError(
+          422,
+          "hash_algorithm_unsupported",
+          `${where}: ${BLAKE2B_256} is accepted only beside sha256, which is what gets signed (tuf-js clients cannot verify blake2b)`,
+        );
+      continue;
+    }
     const expected = Object.hasOwn(HASH_HEX_LENGTH, alg) ? HASH_HEX_LENGTH[alg] : undefined;
     if (expected === undefined)
       throw new ApiError(
         422,
         "hash_algorithm_unsupported",
         `${where}: hash algorithm ${JSON.stringify(alg)} is not accepted; use sha256 and/or sha512` +
-          (alg.startsWith("blake2") ? " (tuf-js clients cannot verify blake2b, so every target listing it would fail)" : ""),
+          (alg.startsWith("blake2") ? ` (or ${BLAKE2B_256} beside sha256; tuf-js clients cannot verify blake2b, so it is not signed)` : ""),
       );
     if (typeof digest !== "string" || digest.length !== expected || !/^[0-9a-f]+$/.test(digest))
       throw new ApiError(422, "hashes_invalid", `${where}: ${alg} must be ${expected} lowercase hex characters`);
+    signed[alg] = digest;
   }
-  return hashes as Record<string, string>;
+  return signed;
 }
 
 export function validateLength(length: unknown, where: string): number {
@@ -93,12 +142,17 @@ export function validateLength(length: unknown, where: string): number {
 export function validateCustom(custom: unknown, where: string): JSONObject {
   if (typeof custom !== "object" || custom === null || Array.isArray(custom))
     throw new ApiError(422, "custom_invalid", `${where}: custom must be a JSON object`);
+  if (depthOf(custom) > MAX_CUSTOM_DEPTH)
+    throw new ApiError(422, "custom_invalid", `${where}: custom may nest at most ${MAX_CUSTOM_DEPTH} levels (python-tuf could not parse the bin-n)`);
+  let size: number;
   try {
     assertCanonicalSubset(custom, `${where}.custom`);
+    size = canonicalBytes(custom).length;
   } catch (e) {
     if (e instanceof TufError) throw new ApiError(422, "custom_invalid", `${e.message} (TUF canonical JSON cannot sign it)`);
     throw e;
   }
+  if (size > MAX_CUSTOM_BYTES) throw new ApiError(422, "custom_invalid", `${where}: custom is ${size} bytes as canonical JSON, more than ${MAX_CUSTOM_BYTES}`);
   return custom as JSONObject;
 }
 
@@ -120,19 +174,9 @@ export function parseArtifactChanges(body: unknown): Change[] {
   };
   add.forEach((entry: unknown, i) => {
     const where = `add[${i}]`;
-    if (typeof entry !== "object" || entry === null || Array.isArray(entry))
-      throw new ApiError(400, "request_invalid", `${where} must be an object {"path","length","hashes"}`);
-    const { path, length, hashes, custom, ...rest } = entry as Record<string, unknown>;
-    if (Object.keys(rest).length > 0) throw new ApiError(400, "request_invalid", `${where}: unknown field ${JSON.stringify(Object.keys(rest)[0])}`);
-    const p = validatePath(path, where);
-    once(p, where);
-    changes.push({
-      op: "add",
-      path: p,
-      length: validateLength(length, where),
-      hashes: validateHashes(hashes, where),
-      ...(custom === undefined ? {} : { custom: validateCustom(custom, where) }),
-    });
+    const change = parseTargetEntry(entry, where);
+    once(change.path, where);
+    changes.push(change);
   });
   remove.forEach((path: unknown, i) => {
     const p = validatePath(path, `remove[${i}]`);
@@ -140,6 +184,37 @@ export function parseArtifactChanges(body: unknown): Change[] {
     changes.push({ op: "remove", path: p });
   });
   return changes;
+}
+
+/** One target `{"path","length","hashes","custom"?}`, as the webhook's `add` and each line of a bulk import give it. */
+export function parseTargetEntry(entry: unknown, where: string): Extract<Change, { op: "add" }> {
+  if (typeof entry !== "object" || entry === null || Array.isArray(entry))
+    throw new ApiError(400, "request_invalid", `${where} must be an object {"path","length","hashes"}`);
+  const { path, length, hashes, custom, ...rest } = entry as Record<string, unknown>;
+  if (Object.keys(rest).length > 0) throw new ApiError(400, "request_invalid", `${where}: unknown field ${JSON.stringify(Object.keys(rest)[0])}`);
+  return {
+    op: "add",
+    path: validatePath(path, where),
+    length: validateLength(length, where),
+    hashes: validateHashes(hashes, where),
+    ...(custom === undefined ? {} : { custom: validateCustom(custom, where) }),
+  };
+}
+
+/** The webhook body, nested at most as deep as `custom` allows. */
+export const parseWebhookJSON = (body: Uint8Array): unknown => parseJSON(body, WEBHOOK_MAX_DEPTH);
+
+/** Nesting depth of parsed JSON, iteratively (the input is already bounded, but this must not recurse either). */
+function depthOf(value: unknown): number {
+  let max = 0;
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, d] = stack.pop()!;
+    if (typeof v !== "object" || v === null) continue;
+    max = Math.max(max, d);
+    for (const child of Object.values(v)) stack.push([child, d + 1]);
+  }
+  return max;
 }
 
 const OFFLINE_ROLES = ["root", "targets", "bins"] as const;

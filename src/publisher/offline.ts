@@ -18,7 +18,7 @@ import {
 export const MAX_BIT_LENGTH = 16;
 
 /** Role names must give the same URL under Python's quote() and JS encodeURIComponent (pep458.md §4). */
-const URL_SAFE_ROLE = /^[a-z0-9][a-z0-9.-]*$/;
+export const URL_SAFE_ROLE = /^[a-z0-9][a-z0-9.-]*$/;
 
 /**
  * targets delegates every path to bins. Path patterns like "*" match one path

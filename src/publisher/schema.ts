@@ -3,7 +3,12 @@
  * Migrations are numbered and recorded in `schema_migrations` (workerd has no
  * PRAGMA user_version); they run once, in order, under blockConcurrencyWhile.
  */
-const MIGRATIONS: readonly string[] = [
+import { canonicalString } from "../tuf/index.js";
+import { entryBytes } from "./client-limits.js";
+
+type Migration = string | ((sql: SqlStorage) => void);
+
+const MIGRATIONS: readonly Migration[] = [
   `
   -- One row: the repository's layout, fixed at bootstrap.
   CREATE TABLE repository (
@@ -77,13 +82,113 @@ const MIGRATIONS: readonly string[] = [
     detail TEXT NOT NULL
   );
   `,
+  // Scale: a bin's rows are one range of the primary key, so signing a bin reads only its rows;
+  // counters and per-bin sizes are kept in the transactions that change them, so status reads O(1) rows.
+  `
+  CREATE TABLE artifacts_v2 (
+    bin INTEGER NOT NULL,
+    path TEXT NOT NULL,
+    length INTEGER NOT NULL,
+    hashes TEXT NOT NULL,
+    custom TEXT,
+    -- canonical bytes this entry adds to its bin-n (client-limits.ts entryBytes)
+    size INTEGER NOT NULL,
+    PRIMARY KEY (bin, path)
+  ) WITHOUT ROWID;
+  ALTER TABLE bins ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE bins ADD COLUMN queued_bytes INTEGER NOT NULL DEFAULT 0;
+  -- bulk-imported rows this bin lists that no publish has signed yet
+  ALTER TABLE bins ADD COLUMN staged INTEGER NOT NULL DEFAULT 0;
+  CREATE INDEX bins_by_bytes ON bins (bytes);
+  CREATE INDEX bins_staged ON bins (idx) WHERE staged = 1;
+  ALTER TABLE queue ADD COLUMN size INTEGER;
+  CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+  INSERT INTO counters (name, value) VALUES ('artifacts', 0), ('queued', (SELECT COUNT(*) FROM queue));
+  -- Bulk imports (POST /api/v1/imports/ID/lines): how far each got, by input line.
+  CREATE TABLE imports (
+    id TEXT PRIMARY KEY,
+    next_line INTEGER NOT NULL,
+    added INTEGER NOT NULL,
+    unchanged INTEGER NOT NULL,
+    skipped INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    -- set by POST .../publish; the next publish signs every staged bin and records itself in published_in
+    publish_requested INTEGER NOT NULL DEFAULT 0,
+    published_in INTEGER
+  );
+  `,
+  (sql) => {
+    for (const row of sql.exec<{ path: string; bin: number; length: number; hashes: string; custom: string | null }>("SELECT * FROM artifacts")) {
+      const size = entryBytes(row.path, row.length, JSON.parse(row.hashes), row.custom === null ? undefined : JSON.parse(row.custom));
+      // Stored as canonical text from now on (bin-bytes.ts embeds it as is).
+      const custom = row.custom === null ? null : canonicalString(JSON.parse(row.custom));
+      sql.exec("INSERT INTO artifacts_v2 (bin, path, length, hashes, custom, size) VALUES (?, ?, ?, ?, ?, ?)", row.bin, row.path, row.length, canonicalString(JSON.parse(row.hashes)), custom, size);
+      sql.exec("UPDATE bins SET bytes = bytes + ? WHERE idx = ?", size, row.bin);
+      sql.exec("UPDATE counters SET value = value + 1 WHERE name = 'artifacts'");
+    }
+    for (const row of sql.exec<{ seq: number; path: string; length: number; hashes: string; custom: string | null }>("SELECT * FROM queue WHERE op = 'add'").toArray()) {
+      const size = entryBytes(row.path, row.length, JSON.parse(row.hashes), row.custom === null ? undefined : JSON.parse(row.custom));
+      const custom = row.custom === null ? null : canonicalString(JSON.parse(row.custom));
+      sql.exec("UPDATE queue SET size = ?, hashes = ?, custom = ? WHERE seq = ?", size, canonicalString(JSON.parse(row.hashes)), custom, row.seq);
+    }
+    sql.exec("UPDATE bins SET queued_bytes = (SELECT COALESCE(SUM(size), 0) FROM queue WHERE queue.bin = bins.idx AND op = 'add')");
+    sql.exec("DROP TABLE artifacts");
+    sql.exec("ALTER TABLE artifacts_v2 RENAME TO artifacts");
+  },
+  `
+  -- The signing log (signing-log.ts, docs/signing-log.md): one entry per publish, hash-chained, never changed or dropped.
+  CREATE TABLE signing_log (
+    seq INTEGER PRIMARY KEY,
+    prev TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    started INTEGER NOT NULL,
+    time INTEGER NOT NULL,
+    cause TEXT NOT NULL,
+    files INTEGER NOT NULL
+  );
+  CREATE TABLE signing_log_files (
+    seq INTEGER NOT NULL,
+    role TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    length INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    keyids TEXT NOT NULL,
+    PRIMARY KEY (seq, role)
+  ) WITHOUT ROWID;
+  -- Files an unfinished publish has written so far, keyed by its timestamp version.
+  CREATE TABLE signing_log_staged (
+    timestamp_version INTEGER NOT NULL,
+    role TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    length INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    keyids TEXT NOT NULL,
+    PRIMARY KEY (timestamp_version, role)
+  ) WITHOUT ROWID;
+  CREATE TRIGGER signing_log_no_update BEFORE UPDATE ON signing_log BEGIN SELECT RAISE(ABORT, 'the signing log is append-only'); END;
+  CREATE TRIGGER signing_log_no_delete BEFORE DELETE ON signing_log BEGIN SELECT RAISE(ABORT, 'the signing log is append-only'); END;
+  CREATE TRIGGER signing_log_files_no_update BEFORE UPDATE ON signing_log_files BEGIN SELECT RAISE(ABORT, 'the signing log is append-only'); END;
+  CREATE TRIGGER signing_log_files_no_delete BEFORE DELETE ON signing_log_files BEGIN SELECT RAISE(ABORT, 'the signing log is append-only'); END;
+  -- How many targets each bin lists, and how many bins list each count: the status page's
+  -- bin-size distribution without a scan of artifacts.
+  ALTER TABLE bins ADD COLUMN targets INTEGER NOT NULL DEFAULT 0;
+  UPDATE bins SET targets = (SELECT COUNT(*) FROM artifacts WHERE artifacts.bin = bins.idx);
+  CREATE TABLE bin_size_counts (size INTEGER PRIMARY KEY, bins INTEGER NOT NULL);
+  INSERT INTO bin_size_counts (size, bins) SELECT targets, COUNT(*) FROM bins GROUP BY targets;
+  `,
+  `
+  -- 1 when bootstrap was told to skip the PEP 458 key policy (a test repository); /api/v1/status shows it.
+  ALTER TABLE repository ADD COLUMN insecure_key_policy INTEGER NOT NULL DEFAULT 0;
+  `,
 ];
 
 export function migrate(sql: SqlStorage, now: number): void {
   sql.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
   const applied = sql.exec<{ v: number | null }>("SELECT MAX(version) AS v FROM schema_migrations").one().v ?? 0;
   for (let v = applied + 1; v <= MIGRATIONS.length; v++) {
-    sql.exec(MIGRATIONS[v - 1]!);
+    const migration = MIGRATIONS[v - 1]!;
+    if (typeof migration === "string") sql.exec(migration);
+    else migration(sql);
     sql.exec("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)", v, now);
   }
 }

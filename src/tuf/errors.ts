@@ -10,7 +10,8 @@ export type TufErrorCode =
   | "expired"
   | "length_or_hash"
   | "unknown_role"
-  | "unknown_key";
+  | "unknown_key"
+  | "key_policy"; // a layout PEP 458's key policy forbids (src/publisher/key-policy.ts)
 
 export class TufError extends Error {
   override readonly name = "TufError";

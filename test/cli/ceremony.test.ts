@@ -153,7 +153,7 @@ describe("the drafted metadata", () => {
       "--targets-key", c.targets[0]!.pub, "--targets-key", c.targets[1]!.pub, "--targets-threshold", "1",
       "--bins-key", b1.pub, "--bins-key", b2.pub, "--bins-key", b3.pub, "--bins-threshold", "2",
       "--online-key", c.online.pub,
-      "--bit-length", "5", "--name-prefix", "delegated_bin",
+      "--bit-length", "5", "--name-prefix", "delegated-bin",
       "--root-expires-days", "730", "--targets-expires-days", "90", "--bins-expires-days", "30",
     ); // prettier-ignore
     const root = (await readJSON(join(other, "1.root.json"))).signed;
@@ -166,7 +166,7 @@ describe("the drafted metadata", () => {
     expect(Object.keys(targets.delegations.keys).sort()).toEqual([b1.keyid, b2.keyid, b3.keyid].sort());
     const binsMd = (await readJSON(join(other, "1.bins.json"))).signed;
     expect(binsMd.expires).toBe("2026-01-31T00:00:00Z");
-    expect(binsMd.delegations.succinct_roles).toMatchObject({ bit_length: 5, name_prefix: "delegated_bin" });
+    expect(binsMd.delegations.succinct_roles).toMatchObject({ bit_length: 5, name_prefix: "delegated-bin" });
     // The bins role is now signed by the bins holders, not the targets holders.
     const refused = await run("sign", "--key", c.targets[0]!.key, join(other, "1.bins.json"));
     expect(refused.code).toBe(1);

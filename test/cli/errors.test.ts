@@ -215,7 +215,25 @@ const cases: Case[] = [
     name: "a name prefix that can't be a file name",
     setup: async () => initArgs(ctx.dir, ctx.c, "--name-prefix", "../bin"),
     code: 2,
-    message: '--name-prefix "../bin" must be letters, digits',
+    message: '--name-prefix "../bin" must be lowercase letters a-z, digits',
+  },
+  {
+    name: "an upper-case name prefix, which the Worker's bootstrap would refuse after the whole ceremony",
+    setup: async () => initArgs(ctx.dir, ctx.c, "--name-prefix", "Bin"),
+    code: 2,
+    message: '--name-prefix "Bin" must be lowercase letters a-z, digits',
+  },
+  {
+    name: "an underscore in the name prefix, which the Worker's bootstrap would refuse",
+    setup: async () => initArgs(ctx.dir, ctx.c, "--name-prefix", "delegated_bin"),
+    code: 2,
+    message: '--name-prefix "delegated_bin" must be lowercase letters a-z, digits',
+  },
+  {
+    name: "a bit length above the Worker's 16",
+    setup: async () => initArgs(ctx.dir, ctx.c, "--bit-length", "20"),
+    code: 2,
+    message: "--bit-length must be an integer from 1 to 16",
   },
 ];
 

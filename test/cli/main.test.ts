@@ -61,7 +61,7 @@ describe("tuf-edge --help", () => {
     { argv: ["status", "a", "b"], message: "too many arguments" },
     { argv: ["sign", "--key", "k.key"], message: "missing metadata file" },
     { argv: ["init", "--dir", "d", "--root-threshold", "two"], message: '--root-threshold must be an integer >= 1, got "two"' },
-    { argv: ["init", "--dir", "d", "--root-threshold", "2", "--bit-length", "33"], message: "--bit-length must be an integer from 1 to 32" },
+    { argv: ["init", "--dir", "d", "--root-threshold", "2", "--bit-length", "17"], message: "--bit-length must be an integer from 1 to 16" },
   ];
   it.each(usageErrors)("exits 2 with one line for $argv", async ({ argv, message }) => {
     const { code, stdout, stderr } = await run(...argv);

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { Metadata } from "../../src/tuf/index.js";
 import { startLocalWorker, type LocalWorker } from "../../scripts/local/worker.js";
+import { WEBHOOK_SECRET } from "../fixtures/ceremony.js";
 import { holder, ok, ONE_LINE_ERROR, readJSON, run, useCeremony, writeJSON } from "./helpers.js";
 
 const ADMIN_TOKEN = "upload-test-admin-token";
@@ -160,7 +161,7 @@ describe("tuf-edge upload against a local Worker", () => {
   beforeAll(async () => {
     worker = await startLocalWorker({
       dir: join(ctx.tmp.path, "state"),
-      bindings: { ONLINE_KEY: ctx.c.online.seedHex, ADMIN_TOKEN, WEBHOOK_SECRET: "upload-test-webhook-secret" },
+      bindings: { ONLINE_KEY: ctx.c.online.seedHex, ADMIN_TOKEN, WEBHOOK_SECRET },
     });
     await ok("bootstrap", "--url", worker.url, "--ceremony", ctx.dir);
   }, 120_000);

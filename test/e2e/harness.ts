@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Updater } from "tuf-js";
 import { startLocalWorker, type LocalWorker } from "../../scripts/local/worker.js";
-import { ADMIN_TOKEN, makeCeremony, ONLINE_SEED_HEX, WEBHOOK_SECRET, webhookSignature, type Ceremony } from "../fixtures/ceremony.js";
+import { ADMIN_TOKEN, makeCeremony, ONLINE_SEED_HEX, UPLOAD_TOKEN, WEBHOOK_SECRET, webhookSignature, type Ceremony } from "../fixtures/ceremony.js";
 
 export interface Repo {
   worker: LocalWorker;
@@ -25,7 +25,7 @@ export async function startRepo({ bitLength = 6 } = {}): Promise<Repo> {
   const dir = mkdtempSync(join(tmpdir(), "tuf-edge-e2e-"));
   const worker = await startLocalWorker({
     dir: join(dir, "state"),
-    bindings: { ONLINE_KEY: ONLINE_SEED_HEX, WEBHOOK_SECRET, ADMIN_TOKEN },
+    bindings: { ONLINE_KEY: ONLINE_SEED_HEX, WEBHOOK_SECRET, ADMIN_TOKEN, UPLOAD_TOKEN },
   });
   const ceremony = await makeCeremony({ bitLength });
   const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
@@ -41,12 +41,12 @@ export async function startRepo({ bitLength = 6 } = {}): Promise<Repo> {
     dir,
     post,
     async publish(body, query = "?wait=true") {
-      // As an index should: one Idempotency-Key per change, and retry when the connection drops.
+      // As an index should: one webhook-id per change, and retry when the connection drops.
       const text = JSON.stringify(body);
-      const key = crypto.randomUUID();
+      const id = `msg_${crypto.randomUUID()}`;
       for (let attempt = 1; ; attempt++) {
         try {
-          return await post(`/api/v1/artifacts${query}`, text, { "x-tuf-edge-signature": await webhookSignature(text), "idempotency-key": key });
+          return await post(`/api/v1/artifacts${query}`, text, await webhookSignature(text, { id }));
         } catch (e) {
           if (attempt === 3) throw e;
         }

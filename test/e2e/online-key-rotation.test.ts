@@ -17,21 +17,16 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  Delegations,
   Ed25519Signer,
   Metadata,
-  Role,
-  Root,
-  SuccinctRoles,
   Targets,
   toHex,
   verifyDelegate,
   type Signature,
 } from "../../src/tuf/index.js";
-import { ADMIN_TOKEN } from "../fixtures/ceremony.js";
 import { startRepo, type Client, type Repo } from "./harness.js";
+import { uploadRotation } from "./rotation.js";
 
-const YEAR = 365 * 86_400_000;
 const BIT_LENGTH = 4;
 
 /** A tuf-js refresh plus one target lookup (bins and a bin-n), over and over, until stopped. */
@@ -94,34 +89,6 @@ class RefreshLoop {
     this.unpause();
     await this.done;
   }
-}
-
-/** Root v2 and bins v2 naming `next` for snapshot, timestamp and every bin-n, signed by the fixture's holders, uploaded together. */
-async function uploadRotation(repo: Repo, next: Ed25519Signer): Promise<{ root2: Metadata<Root>; bins2: Metadata<Targets>; res: Response }> {
-  const root1 = Metadata.fromJSON("root", repo.ceremony.root).signed;
-  const keys = { ...root1.keys };
-  delete keys[repo.ceremony.signers.online.key.keyid];
-  keys[next.key.keyid] = next.key;
-  let root2 = new Metadata(
-    new Root(
-      { version: 2, expires: new Date(Date.now() + YEAR) },
-      keys,
-      { ...root1.roles, snapshot: new Role([next.key.keyid], 1), timestamp: new Role([next.key.keyid], 1) },
-      true,
-    ),
-  );
-  for (const s of repo.ceremony.signers.root.slice(0, 2)) root2 = await root2.sign(s);
-  const succinct = Metadata.fromJSON("targets", repo.ceremony.bins).signed.delegations!.succinctRoles!;
-  let bins2 = new Metadata(
-    new Targets(
-      { version: 2, expires: new Date(Date.now() + YEAR) },
-      {},
-      new Delegations({ [next.key.keyid]: next.key }, undefined, new SuccinctRoles([next.key.keyid], 1, succinct.bitLength, succinct.namePrefix)),
-    ),
-  );
-  for (const s of repo.ceremony.signers.targets) bins2 = await bins2.sign(s);
-  const res = await repo.post("/api/v1/metadata", { root: root2.toJSON(), bins: bins2.toJSON() }, { authorization: `Bearer ${ADMIN_TOKEN}` });
-  return { root2, bins2, res };
 }
 
 const keyids = (signatures: readonly Signature[]) => signatures.map((s) => s.keyid).sort();

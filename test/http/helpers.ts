@@ -29,18 +29,16 @@ export async function bootstrap(bitLength = 4): Promise<Ceremony> {
 export interface PostOptions {
   query?: string;
   headers?: Record<string, string>;
-  /** Overrides the X-TUF-Edge-Signature header; null sends none. */
-  signature?: string | null;
+  /** Overrides the Standard Webhooks headers (webhook-id, webhook-timestamp, webhook-signature); null sends none. */
+  webhook?: Record<string, string> | null;
+  /** The delivery id to sign with (a fresh one otherwise). */
+  id?: string;
 }
 
-/** POST /api/v1/artifacts with raw text, signed with the test WEBHOOK_SECRET unless told otherwise. */
+/** POST /api/v1/artifacts with raw text, signed with the test WEBHOOK_SECRET unless told otherwise (a stream must bring its own headers). */
 export async function postArtifactsRaw(text: string | Uint8Array, options: PostOptions = {}): Promise<Response> {
-  const signature =
-    options.signature === undefined
-      ? await webhookSignature(typeof text === "string" ? text : new TextDecoder().decode(text))
-      : options.signature;
-  const headers: Record<string, string> = { "content-type": "application/json", ...options.headers };
-  if (signature !== null) headers["x-tuf-edge-signature"] = signature;
+  const webhook = options.webhook === undefined ? await webhookSignature(text, options.id === undefined ? {} : { id: options.id }) : options.webhook;
+  const headers: Record<string, string> = { "content-type": "application/json", ...webhook, ...options.headers };
   return fetchWorker(`/api/v1/artifacts${options.query ?? ""}`, { method: "POST", headers, body: text });
 }
 
@@ -96,15 +94,15 @@ export interface RepoState {
  * exports.default.fetch makes the next one slower in the test harness, so state checks spare them.
  */
 export async function repoState(): Promise<RepoState> {
-  const object = await env.BUCKET.get("metadata/timestamp.json");
-  expect(object, "metadata/timestamp.json in R2").not.toBeNull();
+  const object = await env.BUCKET.get("default/metadata/timestamp.json");
+  expect(object, "default/metadata/timestamp.json in R2").not.toBeNull();
   const timestamp = await object!.text();
   const status = await getStatus();
   return { timestamp, timestampVersion: status.roles.timestamp.version, queueDepth: status.queue_depth, artifacts: status.artifacts };
 }
 
 export async function metadataKeys(): Promise<string[]> {
-  const listed = await env.BUCKET.list({ prefix: "metadata/" });
+  const listed = await env.BUCKET.list({ prefix: "default/metadata/" });
   return listed.objects.map((o) => o.key);
 }
 

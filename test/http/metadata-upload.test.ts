@@ -44,13 +44,13 @@ async function readR2(key: string): Promise<Uint8Array> {
 
 /** What a refused upload must leave untouched. */
 async function snapshotOfState(): Promise<{ timestamp: string; keys: string[] }> {
-  return { timestamp: new TextDecoder().decode(await readR2("metadata/timestamp.json")), keys: (await metadataKeys()).sort() };
+  return { timestamp: new TextDecoder().decode(await readR2("default/metadata/timestamp.json")), keys: (await metadataKeys()).sort() };
 }
 
 async function currentSnapshot() {
-  const timestamp = Metadata.fromBytes("timestamp", await readR2("metadata/timestamp.json"));
+  const timestamp = Metadata.fromBytes("timestamp", await readR2("default/metadata/timestamp.json"));
   const version = timestamp.signed.snapshotMeta.version;
-  return { timestamp, snapshot: Metadata.fromBytes("snapshot", await readR2(`metadata/${version}.snapshot.json`)) };
+  return { timestamp, snapshot: Metadata.fromBytes("snapshot", await readR2(`default/metadata/${version}.snapshot.json`)) };
 }
 
 async function signed<T extends Root | Targets>(md: Metadata<T>, signers: readonly Ed25519Signer[]): Promise<Metadata<T>> {
@@ -248,7 +248,7 @@ describe("POST /api/v1/metadata", () => {
       const bins2 = Metadata.fromJSON("targets", bins).signed;
       for (const name of bins2.delegations!.succinctRoles!.roles()) {
         const version = snapshot.signed.meta[`${name}.json`]!.version;
-        await verifyDelegate(bins2, name, Metadata.fromBytes("targets", await readR2(`metadata/${version}.${name}.json`)));
+        await verifyDelegate(bins2, name, Metadata.fromBytes("targets", await readR2(`default/metadata/${version}.${name}.json`)));
       }
     });
 

@@ -17,7 +17,7 @@ async function postArtifacts(body: unknown, query = "") {
   const text = JSON.stringify(body);
   return fetchWorker(`/api/v1/artifacts${query}`, {
     method: "POST",
-    headers: { "content-type": "application/json", "x-tuf-edge-signature": await webhookSignature(text) },
+    headers: { "content-type": "application/json", ...(await webhookSignature(text)) },
     body: text,
   });
 }

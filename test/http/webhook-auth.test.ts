@@ -1,5 +1,5 @@
 /**
- * Who may call what: the webhook's HMAC signature, the admin bearer token, and
+ * Who may call what: the webhook's Standard Webhooks signature, the admin bearer token, and
  * bootstrap's refusal of ceremonies that are not fully signed, fresh and bound
  * to ONLINE_KEY. A refused bootstrap leaves the repository unbootstrapped and R2 empty.
  */
@@ -78,7 +78,7 @@ describe("a repository that is not bootstrapped", () => {
     const res = await fetchWorker("/api/v1/targets/early/hello.txt?wait=true", { method: "PUT", headers: adminHeaders, body: "early bytes" });
     await expectError(res, 409, "not_bootstrapped");
     // A refused request changes nothing: the plain name must not be published outside signed metadata.
-    expect(await env.BUCKET.head("targets/early/hello.txt")).toBeNull();
+    expect(await env.BUCKET.head("default/targets/early/hello.txt")).toBeNull();
     expect((await fetchWorker("/targets/early/hello.txt")).status).toBe(404);
   });
 
@@ -237,7 +237,7 @@ describe("a repository that is not bootstrapped", () => {
     ])("refuse PUT /api/v1/targets/<path> that $rule with 401 unauthorized and store nothing", async ({ headers }) => {
       const res = await fetchWorker("/api/v1/targets/noauth/hello.txt", { method: "PUT", headers, body: "bytes" });
       await expectError(res, 401, "unauthorized");
-      expect((await env.BUCKET.list({ prefix: "targets/noauth/" })).objects).toEqual([]);
+      expect((await env.BUCKET.list({ prefix: "default/targets/noauth/" })).objects).toEqual([]);
     });
   });
 });
@@ -249,53 +249,66 @@ describe("the webhook signature on a bootstrapped repository", () => {
     expect(res.status, await res.clone().text()).toBe(201);
   });
 
-  const cases: Array<{ rule: string; code: string; signature: () => Promise<string | null> }> = [
-    { rule: "X-TUF-Edge-Signature is missing", code: "signature_missing", signature: async () => null },
-    { rule: "the header is an empty string", code: "signature_missing", signature: async () => "" },
-    { rule: "the header is not key=value pairs", code: "signature_malformed", signature: async () => "garbage" },
-    { rule: "the header has no t", code: "signature_malformed", signature: async () => (await webhookSignature(BODY)).replace(/^t=\d+,/, "") },
-    { rule: "the header has no v1", code: "signature_malformed", signature: async () => `t=${now()}` },
-    { rule: "t is not a number", code: "signature_malformed", signature: async () => (await webhookSignature(BODY)).replace(/^t=\d+/, "t=soon") },
-    { rule: "t is negative", code: "signature_malformed", signature: async () => (await webhookSignature(BODY)).replace(/^t=\d+/, "t=-5") },
-    { rule: "the signature is only v0", code: "signature_malformed", signature: async () => (await webhookSignature(BODY)).replace("v1=", "v0=") },
-    { rule: "the HMAC uses the wrong secret", code: "signature_invalid", signature: () => webhookSignature(BODY, "not-the-secret") },
-    { rule: "the body was altered after signing", code: "signature_invalid", signature: () => webhookSignature(BODY.replace("1.0", "1.1")) },
-    { rule: "the v1 value is uppercase hex", code: "signature_invalid", signature: async () => (await webhookSignature(BODY)).replace(/v1=(\w+)/, (_, h: string) => `v1=${h.toUpperCase()}`) },
-    { rule: "the v1 value is empty", code: "signature_invalid", signature: async () => `t=${now()},v1=` },
-    {
-      rule: "t was changed after signing",
-      code: "signature_invalid",
-      signature: async () => (await webhookSignature(BODY, undefined, now() - 10)).replace(/^t=\d+/, `t=${now()}`),
-    },
-    { rule: "t is more than 5 minutes old", code: "signature_expired", signature: () => webhookSignature(BODY, undefined, now() - 3600) },
-    { rule: "t is more than 5 minutes in the future", code: "signature_expired", signature: () => webhookSignature(BODY, undefined, now() + 3600) },
-    { rule: "t is in milliseconds", code: "signature_expired", signature: () => webhookSignature(BODY, undefined, Date.now()) },
+  type Headers = Record<string, string>;
+  const signed = (options: Parameters<typeof webhookSignature>[1] = {}) => webhookSignature(BODY, options);
+  const edit = async (change: (h: Headers) => void, options: Parameters<typeof webhookSignature>[1] = {}) => {
+    const h = await signed(options);
+    change(h);
+    return h;
+  };
+  const OTHER_SECRET = `whsec_${btoa("another secret, 24 bytes")}`;
+  const cases: Array<{ rule: string; code: string; webhook: () => Promise<Headers | null> }> = [
+    { rule: "no webhook header is sent", code: "signature_missing", webhook: async () => null },
+    { rule: "webhook-id is missing", code: "signature_missing", webhook: () => edit((h) => delete h["webhook-id"]) },
+    { rule: "webhook-timestamp is missing", code: "signature_missing", webhook: () => edit((h) => delete h["webhook-timestamp"]) },
+    { rule: "webhook-signature is missing", code: "signature_missing", webhook: () => edit((h) => delete h["webhook-signature"]) },
+    { rule: "webhook-signature is an empty string", code: "signature_missing", webhook: () => edit((h) => (h["webhook-signature"] = "")) },
+    { rule: "webhook-signature is not v1,<base64>", code: "signature_malformed", webhook: () => edit((h) => (h["webhook-signature"] = "garbage")) },
+    { rule: "webhook-signature is only v1a (asymmetric)", code: "signature_malformed", webhook: () => edit((h) => (h["webhook-signature"] = h["webhook-signature"]!.replace("v1,", "v1a,"))) },
+    { rule: "webhook-timestamp is not a number", code: "signature_malformed", webhook: () => edit((h) => (h["webhook-timestamp"] = "soon")) },
+    { rule: "webhook-timestamp is negative", code: "signature_malformed", webhook: () => edit((h) => (h["webhook-timestamp"] = "-5")) },
+    { rule: "webhook-id has a space", code: "signature_malformed", webhook: () => signed({ id: "msg 1" }) },
+    { rule: "webhook-id is longer than 200 characters", code: "signature_malformed", webhook: () => signed({ id: "m".repeat(201) }) },
+    { rule: "the HMAC uses the wrong secret", code: "signature_invalid", webhook: () => signed({ secret: OTHER_SECRET }) },
+    { rule: "the body was altered after signing", code: "signature_invalid", webhook: () => webhookSignature(BODY.replace("1.0", "1.1")) },
+    { rule: "webhook-id was changed after signing", code: "signature_invalid", webhook: () => edit((h) => (h["webhook-id"] = "msg_other")) },
+    { rule: "the v1 value is empty", code: "signature_invalid", webhook: () => edit((h) => (h["webhook-signature"] = "v1,")) },
+    { rule: "webhook-timestamp was changed after signing", code: "signature_invalid", webhook: () => edit((h) => (h["webhook-timestamp"] = String(now())), { timestamp: now() - 10 }) },
+    { rule: "webhook-timestamp is more than 5 minutes old", code: "signature_expired", webhook: () => signed({ timestamp: now() - 3600 }) },
+    { rule: "webhook-timestamp is more than 5 minutes in the future", code: "signature_expired", webhook: () => signed({ timestamp: now() + 3600 }) },
+    { rule: "webhook-timestamp is in milliseconds", code: "signature_expired", webhook: () => signed({ timestamp: Date.now() }) },
   ];
 
-  it.each(cases)("refuses a request when $rule with 401 $code and changes nothing", async ({ code, signature }) => {
+  it.each(cases)("refuses a request when $rule with 401 $code and changes nothing", async ({ code, webhook }) => {
     const before = await repoState();
-    const res = await postArtifactsRaw(BODY, { query: "?wait=true", signature: await signature() });
+    const res = await postArtifactsRaw(BODY, { query: "?wait=true", webhook: await webhook() });
     await expectError(res, 401, code);
     expect(await repoState()).toEqual(before);
   });
 
-  it("checks the signature before the body's JSON, so an unsigned malformed body is 401 not 400", async () => {
-    await expectError(await postArtifactsRaw("{nope", { signature: null }), 401, "signature_missing");
+  it("ignores the retired X-TUF-Edge-Signature and Idempotency-Key headers: without Standard Webhooks headers it is 401", async () => {
+    const res = await postArtifactsRaw(BODY, { webhook: null, headers: { "x-tuf-edge-signature": "t=1,v1=00", "idempotency-key": "k" } });
+    await expectError(res, 401, "signature_missing");
   });
 
-  it("accepts several v1 values when one of them matches (secret rotation)", async () => {
-    const good = await webhookSignature(BODY);
-    const old = await webhookSignature(BODY, "the-old-secret");
-    const t = good.slice(0, good.indexOf(","));
-    const header = `${t}, v1=${old.split("v1=")[1]}, v1=${good.split("v1=")[1]}`;
-    const res = await postArtifactsRaw(BODY, { query: "?wait=true", signature: header });
+  it("checks the signature before the body's JSON, so an unsigned malformed body is 401 not 400", async () => {
+    await expectError(await postArtifactsRaw("{nope", { webhook: null }), 401, "signature_missing");
+  });
+
+  it("accepts several space-separated signatures when one of them matches (secret rotation)", async () => {
+    const id = "msg_rotation";
+    const timestamp = now();
+    const good = await signed({ id, timestamp });
+    const old = await signed({ id, timestamp, secret: OTHER_SECRET });
+    const header = `${old["webhook-signature"]} v1a,bm90LWEta2V5 ${good["webhook-signature"]}`;
+    const res = await postArtifactsRaw(BODY, { query: "?wait=true", webhook: { ...good, "webhook-signature": header } });
     expect(res.status, await res.clone().text()).toBe(200);
     expect(await res.json()).toMatchObject({ status: "published" });
   });
 
-  it("accepts a signature whose t is a minute old", async () => {
+  it("accepts a signature whose webhook-timestamp is a minute old", async () => {
     const body = JSON.stringify({ add: [{ path: "auth/demo-1.1.tar.gz", length: 4, hashes: { sha256: "cd".repeat(32) } }] });
-    const res = await postArtifactsRaw(body, { query: "?wait=true", signature: await webhookSignature(body, undefined, now() - 60) });
+    const res = await postArtifactsRaw(body, { query: "?wait=true", webhook: await webhookSignature(body, { timestamp: now() - 60 }) });
     expect(res.status, await res.clone().text()).toBe(200);
   });
 

@@ -3,10 +3,11 @@
  * `{"error":{"code","message"}}` shape, and a refused request changes nothing.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { WEBHOOK_SECRET } from "../fixtures/ceremony.js";
+import { webhookSignature } from "../fixtures/ceremony.js";
 import {
   bootstrap,
   expectError,
+  getBytes,
   getStatus,
   postArtifacts,
   postArtifactsRaw,
@@ -63,12 +64,13 @@ const cases: Case[] = [
   { rule: "hashes are an array", body: add({ hashes: [SHA256] }), status: 422, code: "hashes_invalid" },
   { rule: "hashes are null", body: add({ hashes: null }), status: 422, code: "hashes_invalid" },
   {
-    rule: "hashes list blake2b-256",
-    body: add({ hashes: { sha256: SHA256, "blake2b-256": "ef".repeat(32) } }),
+    rule: "hashes list blake2b-256 without sha256 (ADR 0003)",
+    body: add({ hashes: { sha512: SHA512, "blake2b-256": "ef".repeat(32) } }),
     status: 422,
     code: "hash_algorithm_unsupported",
     mentions: "tuf-js",
   },
+  { rule: "blake2b-256 is not 64 hex characters", body: add({ hashes: { sha256: SHA256, "blake2b-256": "ef" } }), status: 422, code: "hashes_invalid" },
   { rule: "hashes list md5", body: add({ hashes: { md5: "0".repeat(32) } }), status: 422, code: "hash_algorithm_unsupported" },
   // Object.prototype members are not hash algorithms either (the lookup must use own keys only).
   { rule: "hashes list constructor", body: add({ hashes: { constructor: SHA256 } }), status: 422, code: "hash_algorithm_unsupported" },
@@ -142,7 +144,7 @@ describe("POST /api/v1/artifacts validation on a bootstrapped repository", () =>
     const bytes = new Uint8Array([0x7b, 0x22, 0x61, 0xff, 0x22, 0x3a, 0x5b, 0x5d, 0x7d]); // {"a\xff":[]}
     const res = await postArtifactsRaw(bytes, {
       query: "?wait=true",
-      signature: await signBytes(bytes),
+      webhook: await webhookSignature(bytes),
     });
     await expectError(res, 400, "malformed_json");
     expect(await repoState()).toEqual(before);
@@ -170,38 +172,45 @@ describe("POST /api/v1/artifacts validation on a bootstrapped repository", () =>
         sent = Infinity;
       },
     });
-    const res = await postArtifactsRaw(stream as unknown as Uint8Array, { query: "?wait=true", signature: "t=1,v1=00" });
+    const res = await postArtifactsRaw(stream as unknown as Uint8Array, { query: "?wait=true", webhook: { "webhook-id": "msg_stream", "webhook-timestamp": "1", "webhook-signature": "v1,AA==" } });
     await expectError(res, 413, "body_too_large");
     expect(await repoState()).toEqual(before);
   });
 
+  it("accepts blake2b-256 beside sha256 and signs only sha256, which every client can check (ADR 0003)", async () => {
+    const path = "packages/blake/blake-1.0.tar.gz";
+    const res = await postArtifactsRaw(add({ path, hashes: { sha256: SHA256, "blake2b-256": "ef".repeat(32) } }), { query: "?wait=true" });
+    expect(res.status, await res.clone().text()).toBe(200);
+    const { bins } = (await res.json()) as { bins: Record<string, number> };
+    const [role, version] = Object.entries(bins)[0]!;
+    const bin = JSON.parse(new TextDecoder().decode(await getBytes(`/metadata/${version}.${role}.json`))) as {
+      signed: { targets: Record<string, { hashes: Record<string, string> }> };
+    };
+    expect(bin.signed.targets[path]!.hashes).toEqual({ sha256: SHA256 });
+  });
+
   it("accepts a body of exactly 1 MiB (the limit is inclusive)", async () => {
-    const prefix = JSON.stringify({ add: [entry({ path: "limit/exact.bin", custom: { filler: "" } })] });
-    const filler = "x".repeat(1024 * 1024 - prefix.length);
-    const body = prefix.replace('"filler":""', `"filler":"${filler}"`);
+    // custom is bounded per entry, so the mebibyte is spread over entries of about 16 KiB each.
+    const entries = Array.from({ length: 64 }, (_, i) => entry({ path: `limit/exact-${i}.bin`, custom: { filler: "" } }));
+    const prefix = JSON.stringify({ add: entries });
+    const room = 1024 * 1024 - prefix.length;
+    const each = Math.floor(room / 64);
+    let k = 0;
+    const body = prefix.replace(/"filler":""/g, () => `"filler":"${"x".repeat(k++ === 0 ? room - 63 * each : each)}"`);
     expect(new TextEncoder().encode(body).length).toBe(1024 * 1024);
     const res = await postArtifactsRaw(body, { query: "?wait=true" });
     expect(res.status, await res.clone().text()).toBe(200);
   });
 
-  it.each([
-    { rule: "is empty", key: "" },
-    { rule: "is longer than 200 characters", key: "k".repeat(201) },
-  ])("refuses an Idempotency-Key that $rule with 400 idempotency_key_invalid and changes nothing", async ({ key }) => {
-    const before = await repoState();
-    const res = await postArtifactsRaw(add({ path: "idem/invalid-key.tar.gz" }), { query: "?wait=true", headers: { "idempotency-key": key } });
-    await expectError(res, 400, "idempotency_key_invalid");
-    expect(await repoState()).toEqual(before);
-  });
 });
 
-describe("POST /api/v1/artifacts with an Idempotency-Key", () => {
-  const key = "release-demo-2.0";
+describe("POST /api/v1/artifacts redelivered with the same webhook-id", () => {
+  const key = "msg_release-demo-2.0";
   const body = JSON.stringify({ add: [entry({ path: "idem/demo-2.0.tar.gz", hashes: { sha256: SHA256, sha512: SHA512 } })] });
   let first: { receipt: string; status: string; timestamp: number; bins: Record<string, number> };
 
   beforeAll(async () => {
-    const res = await postArtifactsRaw(body, { query: "?wait=true", headers: { "idempotency-key": key } });
+    const res = await postArtifactsRaw(body, { query: "?wait=true", id: key });
     expect(res.status, await res.clone().text()).toBe(200);
     first = (await res.json()) as typeof first;
   });
@@ -213,9 +222,9 @@ describe("POST /api/v1/artifacts with an Idempotency-Key", () => {
     expect(status.roles.timestamp.version).toBe(first.timestamp);
   });
 
-  it("answers the same key with the same body with the same receipt and publishes nothing more", async () => {
+  it("answers the same id and body (re-signed later, as a retry is) with the same receipt and publishes nothing more", async () => {
     const before = await repoState();
-    const res = await postArtifactsRaw(body, { query: "?wait=true", headers: { "idempotency-key": key } });
+    const res = await postArtifactsRaw(body, { query: "?wait=true", id: key });
     expect(res.status).toBe(200);
     const again = (await res.json()) as typeof first;
     expect(again.receipt).toBe(first.receipt);
@@ -224,47 +233,35 @@ describe("POST /api/v1/artifacts with an Idempotency-Key", () => {
     expect(before.timestampVersion).toBe(first.timestamp);
   });
 
-  it("answers the same key with the same body without ?wait with the same published receipt", async () => {
+  it("answers the same id and body without ?wait with the same published receipt", async () => {
     const before = await repoState();
-    const res = await postArtifactsRaw(body, { headers: { "idempotency-key": key } });
+    const res = await postArtifactsRaw(body, { id: key });
     expect(res.status).toBe(200);
     expect(((await res.json()) as typeof first).receipt).toBe(first.receipt);
     expect(await repoState()).toEqual(before);
   });
 
-  it("refuses the same key with a different body with 422 idempotency_key_reused and changes nothing", async () => {
+  it("refuses the same id with a different body with 422 webhook_id_reused and changes nothing", async () => {
     const before = await repoState();
     const other = JSON.stringify({ add: [entry({ path: "idem/demo-2.1.tar.gz" })] });
-    const res = await postArtifactsRaw(other, { query: "?wait=true", headers: { "idempotency-key": key } });
-    await expectError(res, 422, "idempotency_key_reused");
+    const res = await postArtifactsRaw(other, { query: "?wait=true", id: key });
+    await expectError(res, 422, "webhook_id_reused");
     expect(await repoState()).toEqual(before);
   });
 
-  it("refuses the same key with the same entries serialised differently (the raw body counts)", async () => {
+  it("refuses the same id with the same entries serialised differently (the raw body counts)", async () => {
     const before = await repoState();
     const reformatted = JSON.stringify(JSON.parse(body), null, 2);
-    const res = await postArtifactsRaw(reformatted, { query: "?wait=true", headers: { "idempotency-key": key } });
-    await expectError(res, 422, "idempotency_key_reused");
+    const res = await postArtifactsRaw(reformatted, { query: "?wait=true", id: key });
+    await expectError(res, 422, "webhook_id_reused");
     expect(await repoState()).toEqual(before);
   });
 
-  it("publishes a new key with the same body as a new receipt", async () => {
-    const res = await postArtifactsRaw(body, { query: "?wait=true", headers: { "idempotency-key": `${key}-b` } });
+  it("publishes a new id with the same body as a new receipt", async () => {
+    const res = await postArtifactsRaw(body, { query: "?wait=true", id: `${key}-b` });
     expect(res.status).toBe(200);
     const other = (await res.json()) as typeof first;
     expect(other.receipt).not.toBe(first.receipt);
     expect(other.status).toBe("published");
   });
 });
-
-async function signBytes(bytes: Uint8Array): Promise<string> {
-  // The fixture's webhookSignature signs a string; a non-UTF-8 body needs the HMAC over its raw bytes.
-  const t = Math.floor(Date.now() / 1000);
-  const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(WEBHOOK_SECRET), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  const prefix = new TextEncoder().encode(`${t}.`);
-  const data = new Uint8Array(prefix.length + bytes.length);
-  data.set(prefix);
-  data.set(bytes, prefix.length);
-  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, data));
-  return `t=${t},v1=${[...mac].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
-}

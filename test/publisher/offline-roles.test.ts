@@ -21,10 +21,10 @@ describe("offline-role updates", () => {
     for (const s of ceremony.signers.targets) targets = await targets.sign(s);
     const result = await stub().updateOfflineRoles({ targets: JSON.stringify(targets.toJSON()) });
     expect(result).toMatchObject({ status: "published", roles: { root: 1, targets: 2, bins: 1 } });
-    const ts = Metadata.fromBytes("timestamp", await read("metadata/timestamp.json"));
-    const snapshot = Metadata.fromBytes("snapshot", await read(`metadata/${ts.signed.snapshotMeta.version}.snapshot.json`));
+    const ts = Metadata.fromBytes("timestamp", await read("default/metadata/timestamp.json"));
+    const snapshot = Metadata.fromBytes("snapshot", await read(`default/metadata/${ts.signed.snapshotMeta.version}.snapshot.json`));
     expect(snapshot.signed.meta["targets.json"]!.version).toBe(2);
-    expect(await env.BUCKET.head("metadata/2.targets.json")).not.toBeNull();
+    expect(await env.BUCKET.head("default/metadata/2.targets.json")).not.toBeNull();
   });
 
   it("rotates the online key: every bin-n re-signed, dual-signed online roles, root v2 written last", async () => {
@@ -59,16 +59,16 @@ describe("offline-role updates", () => {
     const result = await stub().updateOfflineRoles({ root: JSON.stringify(root2.toJSON()), bins: JSON.stringify(bins2.toJSON()) });
     expect(result).toMatchObject({ status: "published", roles: { root: 2, bins: 2 } });
 
-    const ts = Metadata.fromBytes("timestamp", await read("metadata/timestamp.json"));
+    const ts = Metadata.fromBytes("timestamp", await read("default/metadata/timestamp.json"));
     expect(ts.signatures.map((s) => s.keyid).sort()).toEqual([online, next.key.keyid].sort());
     await verifyDelegate(root1, "timestamp", ts);
     await verifyDelegate(root2.signed, "timestamp", ts);
-    const snapshot = Metadata.fromBytes("snapshot", await read(`metadata/${ts.signed.snapshotMeta.version}.snapshot.json`));
+    const snapshot = Metadata.fromBytes("snapshot", await read(`default/metadata/${ts.signed.snapshotMeta.version}.snapshot.json`));
     for (const name of succinct.roles()) {
-      const bin = Metadata.fromBytes("targets", await read(`metadata/${snapshot.signed.meta[`${name}.json`]!.version}.${name}.json`));
+      const bin = Metadata.fromBytes("targets", await read(`default/metadata/${snapshot.signed.meta[`${name}.json`]!.version}.${name}.json`));
       await verifyDelegate(bins2.signed, name, bin);
       await verifyDelegate(bins1, name, bin);
     }
-    expect(await env.BUCKET.head("metadata/2.root.json")).not.toBeNull();
+    expect(await env.BUCKET.head("default/metadata/2.root.json")).not.toBeNull();
   });
 });

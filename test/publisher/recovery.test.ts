@@ -20,12 +20,12 @@ async function readJSON(key: string) {
 
 /** Every file the current timestamp.json reaches exists in R2. */
 async function expectConsistent(): Promise<number> {
-  const ts = Metadata.fromBytes("timestamp", (await readJSON("metadata/timestamp.json"))!);
-  const snapBytes = await readJSON(`metadata/${ts.signed.snapshotMeta.version}.snapshot.json`);
+  const ts = Metadata.fromBytes("timestamp", (await readJSON("default/metadata/timestamp.json"))!);
+  const snapBytes = await readJSON(`default/metadata/${ts.signed.snapshotMeta.version}.snapshot.json`);
   expect(snapBytes, "snapshot referenced by timestamp.json").not.toBeNull();
   const snapshot = Metadata.fromBytes("snapshot", snapBytes!);
   for (const [file, meta] of Object.entries(snapshot.signed.meta))
-    expect(await env.BUCKET.head(`metadata/${meta.version}.${file}`), file).not.toBeNull();
+    expect(await env.BUCKET.head(`default/metadata/${meta.version}.${file}`), file).not.toBeNull();
   return ts.signed.version;
 }
 
@@ -87,7 +87,7 @@ describe("Publisher recovery", () => {
     const view = await stub().receipt(receipt);
     expect(view).toMatchObject({ status: "published", timestamp: before + 1 });
     const ts = before + 1;
-    const snapshot = Metadata.fromBytes("snapshot", (await readJSON(`metadata/${ts}.snapshot.json`))!);
+    const snapshot = Metadata.fromBytes("snapshot", (await readJSON(`default/metadata/${ts}.snapshot.json`))!);
     for (const [bin, version] of Object.entries((view as { bins: Record<string, number> }).bins))
       expect(snapshot.signed.meta[`${bin}.json`]!.version).toBe(version);
   });
@@ -95,7 +95,7 @@ describe("Publisher recovery", () => {
   it("keeps snapshot and timestamp versions gap-free across failures", async () => {
     const status = (await stub().status())!;
     for (let v = 1; v <= status.roles.snapshot.version; v++)
-      expect(await env.BUCKET.head(`metadata/${v}.snapshot.json`), `snapshot v${v}`).not.toBeNull();
+      expect(await env.BUCKET.head(`default/metadata/${v}.snapshot.json`), `snapshot v${v}`).not.toBeNull();
     expect(status.roles.timestamp.version).toBe(status.roles.snapshot.version);
   });
 });

@@ -46,7 +46,7 @@ describe("a bootstrap that stops at the invocation's limit", () => {
     const limited = await limitPuts(1_500);
     const result = await stub().bootstrap({ root: JSON.stringify(c.root), targets: JSON.stringify(c.targets), bins: JSON.stringify(c.bins) });
     expect(result).toMatchObject({ status: "bootstrapped", bins: 2048, published: false });
-    expect(await env.BUCKET.head("metadata/timestamp.json")).toBeNull();
+    expect(await env.BUCKET.head("default/metadata/timestamp.json")).toBeNull();
 
     // The next invocation counts its own puts: only the chunks not yet recorded, plus snapshot, timestamp, roles.
     await limited.restore();
@@ -55,8 +55,8 @@ describe("a bootstrap that stops at the invocation's limit", () => {
     expect(await resumed.count()).toBeLessThanOrEqual(2048 - 1024 + 5);
     await resumed.restore();
 
-    for (const name of ["bin-000", "bin-3ff", "bin-7ff"]) expect(await env.BUCKET.head(`metadata/1.${name}.json`), name).not.toBeNull();
-    expect(await env.BUCKET.head("metadata/timestamp.json")).not.toBeNull();
+    for (const name of ["bin-000", "bin-3ff", "bin-7ff"]) expect(await env.BUCKET.head(`default/metadata/1.${name}.json`), name).not.toBeNull();
+    expect(await env.BUCKET.head("default/metadata/timestamp.json")).not.toBeNull();
     expect((await stub().status())!.publishing).toBe(false);
   }, 60_000);
 });

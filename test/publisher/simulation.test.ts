@@ -66,9 +66,9 @@ const SEED = 458;
 
 const stub = () => env.PUBLISHER.getByName(env.REPOSITORY);
 
-/** Clients read `metadata/NAME`; so does the check. Nothing is cached, so a swept file would show. */
+/** Clients read `default/metadata/NAME`; so does the check. Nothing is cached, so a swept file would show. */
 const fromR2: MetadataFetcher = async (name) => {
-  const object = await env.BUCKET.get(`metadata/${name}`);
+  const object = await env.BUCKET.get(`default/metadata/${name}`);
   return object ? new Uint8Array(await object.arrayBuffer()) : undefined;
 };
 
@@ -125,13 +125,13 @@ function anythingDue(state: TrustedState, now: number): boolean {
   return roles.some((signed) => isDue(signed.expires.getTime(), now, DEFAULT_POLICY));
 }
 
-/** Every metadata object in R2: name (without "metadata/") → etag. */
+/** Every metadata object in R2: name (without "default/metadata/") → etag. */
 async function listMetadata(): Promise<Map<string, string>> {
   const listed = new Map<string, string>();
   let cursor: string | undefined;
   do {
-    const page = await env.BUCKET.list({ prefix: "metadata/", cursor, limit: 1000 });
-    for (const object of page.objects) listed.set(object.key.slice("metadata/".length), object.etag);
+    const page = await env.BUCKET.list({ prefix: "default/metadata/", cursor, limit: 1000 });
+    for (const object of page.objects) listed.set(object.key.slice("default/metadata/".length), object.etag);
     cursor = page.truncated ? page.cursor : undefined;
   } while (cursor);
   return listed;
@@ -161,7 +161,7 @@ function etagCachedFetcher(): { fetchWith(listing: Map<string, string>): Metadat
         if (etag === undefined) return undefined;
         const hit = cache.get(name);
         if (hit?.etag === etag) return hit.bytes;
-        const object = await env.BUCKET.get(`metadata/${name}`);
+        const object = await env.BUCKET.get(`default/metadata/${name}`);
         if (!object) return undefined;
         const bytes = new Uint8Array(await object.arrayBuffer());
         cache.set(name, { etag: object.etag, bytes });

@@ -8,6 +8,7 @@ import type { Benchmark } from "../lib/context.js";
 import { cpuSeconds, memory } from "../lib/proc.js";
 import { BenchRepo } from "../lib/repo.js";
 import { round } from "../lib/stats.js";
+import { R2Keys } from "../../../src/publisher/r2-keys.js";
 
 export const BITS = 14;
 
@@ -35,14 +36,15 @@ export const bootstrap: Benchmark = {
       let missing: string[] = [];
       if (!ctx.quick) {
         const bucket = await repo.worker.mf.getR2Bucket("BUCKET");
+        const keys = new R2Keys("default");
         const stored = new Set<string>();
         let cursor: string | undefined;
         do {
-          const page = await bucket.list({ prefix: "metadata/", cursor, limit: 1000 });
+          const page = await bucket.list({ prefix: keys.metadataPrefix, cursor, limit: 1000 });
           for (const o of page.objects) stored.add(o.key);
           cursor = page.truncated ? page.cursor : undefined;
         } while (cursor);
-        missing = bins.filter((b) => !stored.has(`metadata/${snapshot.signed.meta[b]!.version}.${b}`));
+        missing = bins.filter((b) => !stored.has(keys.metadata(`${snapshot.signed.meta[b]!.version}.${b}`)));
       }
       const sample = [bins[0]!, bins[bins.length - 1]!, ...Array.from({ length: 30 }, (_, i) => bins[Math.floor((i * 7919) % bins.length)]!)];
       let sampleOk = 0;

@@ -7,12 +7,13 @@
  * Bootstrapping 16,384 bins takes ~20 s, so each bit length is bootstrapped
  * once per run into a template; later benchmarks start from a copy of it.
  */
-import { createHmac, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startLocalWorker, type LocalWorker } from "../../local/worker.js";
 import { ADMIN_TOKEN, makeCeremony, ONLINE_SEED_HEX, WEBHOOK_SECRET, type Ceremony } from "../../../test/fixtures/ceremony.js";
+import { signWebhook } from "../../../src/http/auth.js";
 import { HttpClient, type HttpResult } from "./http.js";
 import { findWorkerd } from "./proc.js";
 
@@ -92,15 +93,10 @@ export class BenchRepo {
     }
   }
 
-  /** POST /api/v1/artifacts, HMAC-signed, with an Idempotency-Key so a retry after a dropped connection is safe. */
-  webhook(body: string, query = "", client = this.http): Promise<HttpResult> {
-    const t = Math.floor(Date.now() / 1000);
-    const mac = createHmac("sha256", WEBHOOK_SECRET).update(`${t}.${body}`).digest("hex");
-    return client.retrying("POST", `/api/v1/artifacts${query}`, {
-      "content-type": "application/json",
-      "x-tuf-edge-signature": `t=${t},v1=${mac}`,
-      "idempotency-key": randomUUID(),
-    }, body);
+  /** POST /api/v1/artifacts, signed as Standard Webhooks; one webhook-id for every retry, so a retry after a dropped connection is safe. */
+  async webhook(body: string, query = "", client = this.http): Promise<HttpResult> {
+    const headers = await signWebhook(body, WEBHOOK_SECRET, { id: `msg_${randomUUID()}` });
+    return client.retrying("POST", `/api/v1/artifacts${query}`, { "content-type": "application/json", ...headers }, body);
   }
 
   /** PUT /api/v1/targets/<path>: a target file the repository hosts. */

@@ -1,20 +1,44 @@
-/** `/healthz` for load balancers and monitors: 503 when renewal or publishing is stuck. */
+/**
+ * `/healthz` for load balancers and monitors: 503, naming the problem, when
+ * the served roles run low, a publish keeps failing, a change is stuck past
+ * QUEUE_STUCK_SECONDS, or the settings are invalid.
+ *
+ * It answers within HEALTH_DEADLINE_MS even while the Publisher is busy
+ * signing: if the Durable Object does not answer in time, health is judged
+ * from what R2 serves (timestamp.json's version and expiry) and says so.
+ */
 import { Hono } from "hono";
-import { policyFromEnv } from "../../publisher/policy.js";
+import { settingsFromEnv } from "../../publisher/config.js";
 import { publisherOf } from "../publisher-stub.js";
+import { r2Keys } from "../../publisher/r2-keys.js";
+import { STATUS_CACHE_CONTROL } from "./api.js";
 
-/** Queued changes older than this mean publishing is stuck. */
-export const DEFAULT_QUEUE_STUCK_SECONDS = 300;
+/** Longest /healthz waits for the Publisher before answering from R2 alone. */
+export const HEALTH_DEADLINE_MS = 2_000;
 
 export const health = new Hono<{ Bindings: Env }>().get("/healthz", async (c) => {
-  const status = await publisherOf(c.env).status();
-  if (!status) return c.json({ ok: false, problems: ["not bootstrapped"] }, 503);
-  const floorSeconds = policyFromEnv(c.env).floorMs / 1000;
-  const stuckAfter = Number(c.env.QUEUE_STUCK_SECONDS ?? DEFAULT_QUEUE_STUCK_SECONDS);
-  const problems: string[] = [];
-  for (const [name, role] of Object.entries({ timestamp: status.roles.timestamp, snapshot: status.roles.snapshot, [status.roles.oldest_bin.role]: status.roles.oldest_bin }))
-    if (role.seconds_left < floorSeconds) problems.push(`${name} has ${role.seconds_left} s of validity left, below the ${floorSeconds} s floor`);
-  if (status.oldest_queued_seconds !== null && status.oldest_queued_seconds > stuckAfter)
-    problems.push(`the oldest queued change has waited ${status.oldest_queued_seconds} s`);
-  return c.json({ ok: problems.length === 0, problems }, problems.length === 0 ? 200 : 503, { "cache-control": "no-store" });
+  const settings = settingsFromEnv(c.env);
+  // Public like status: caches may answer a flood of it for a few seconds instead of the Publisher.
+  const headers = { "cache-control": STATUS_CACHE_CONTROL };
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const answer = await Promise.race([
+    publisherOf(c.env).health().then((view) => ({ view }), (e: unknown) => ({ error: e instanceof Error ? e.message : String(e) })),
+    new Promise<"busy">((resolve) => (timer = setTimeout(() => resolve("busy"), HEALTH_DEADLINE_MS))),
+  ]);
+  clearTimeout(timer);
+  if (answer === "busy" || "error" in answer) {
+    const problems = [...settings.problems];
+    const served = await c.env.BUCKET.head(r2Keys(c.env).timestamp);
+    const version = served?.customMetadata?.version;
+    const secondsLeft = Math.floor((Number(served?.customMetadata?.expires) - Date.now()) / 1000);
+    if (!served) problems.push("not bootstrapped: no timestamp.json is served");
+    else if (!(secondsLeft >= settings.policy.floorMs / 1000))
+      problems.push(`served timestamp v${version} has ${secondsLeft} s of validity left, below the ${settings.policy.floorMs / 1000} s floor (RENEW_FLOOR_HOURS)`);
+    const publisher = answer === "busy" ? `busy: did not answer within ${HEALTH_DEADLINE_MS} ms` : `unreachable: ${answer.error}`;
+    if (answer !== "busy") problems.push(`the Publisher is ${publisher}`);
+    return c.json({ ok: problems.length === 0, problems, publisher, served: { timestamp: version ? Number(version) : null } }, problems.length === 0 ? 200 : 503, headers);
+  }
+  const { view } = answer;
+  if (!view) return c.json({ ok: false, problems: [...settings.problems, "not bootstrapped"] }, 503, headers);
+  return c.json({ ok: view.ok, problems: view.problems }, view.ok ? 200 : 503, headers);
 });

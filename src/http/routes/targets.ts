@@ -5,13 +5,13 @@
 import { Hono } from "hono";
 import { errorResponse } from "../errors.js";
 import { IMMUTABLE, serveObject } from "../serve.js";
-
-const HASH_PREFIXED = /(^|\/)([0-9a-f]{64}|[0-9a-f]{128})\.[^/]+$/;
+import { r2Keys } from "../../publisher/r2-keys.js";
 
 export const targets = new Hono<{ Bindings: Env }>().get("/*", (c) => {
   const path = decodePath(new URL(c.req.url).pathname.replace(/^\/targets\//, ""));
   if (path === undefined) return errorResponse(404, "not_found", `no such target: ${new URL(c.req.url).pathname}`);
-  return serveObject(c, `targets/${path}`, HASH_PREFIXED.test(path) ? IMMUTABLE : "public, max-age=60");
+  const { key, immutable } = r2Keys(c.env).servedTarget(path);
+  return serveObject(c, key, immutable ? IMMUTABLE : "public, max-age=60");
 });
 
 /** The target path a URL names, or undefined when its percent-escapes are malformed. */

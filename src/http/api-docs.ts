@@ -1,0 +1,197 @@
+/**
+ * The OpenAPI description of `/api/v1/*`: request and response schemas (zod)
+ * and one `describeRoute` per route, which the routes in routes/api.ts and
+ * routes/log.ts carry as their first middleware. hono-openapi collects them
+ * from the app's routes into the document served at /api/v1/openapi.json.
+ * A route without a description is missing from the document, and
+ * test/http/openapi.test.ts fails.
+ */
+import { describeRoute, resolver } from "hono-openapi";
+import { z } from "zod";
+import { PAGE_ENTRIES, PAGE_FILES } from "../publisher/signing-log.js";
+
+type Responses = NonNullable<Parameters<typeof describeRoute>[0]["responses"]>;
+
+const TUF_CODES = ["malformed", "not_canonical", "threshold", "rollback", "expired", "length_or_hash", "unknown_role", "unknown_key"] as const;
+
+/** `{"error":{"code","message"}}`, with the codes a response may carry. */
+const errorBody = (codes: readonly [string, ...string[]]) =>
+  z.object({ error: z.object({ code: z.enum(codes), message: z.string().min(1) }).strict() }).strict();
+
+const json = (schema: z.ZodType, description: string) => ({ description, content: { "application/json": { schema: resolver(schema) } } });
+
+function errors(byStatus: Record<number, readonly [string, ...string[]]>): Responses {
+  const out: Responses = {};
+  for (const [status, codes] of Object.entries({ ...byStatus, 500: ["internal"] as const }))
+    out[status] = json(errorBody(codes), `error: ${codes.join(", ")}`);
+  return out;
+}
+
+const ADMIN_ERRORS = { 401: ["unauthorized"], 413: ["body_too_large"] } as const;
+const WEBHOOK_AUTH = ["signature_missing", "signature_malformed", "signature_expired", "signature_invalid"] as const;
+const CHANGE_CODES = ["path_invalid", "hashes_invalid", "hash_algorithm_unsupported", "length_invalid", "custom_invalid", "duplicate_path", "idempotency_key_reused"] as const;
+
+const version = z.number().int().min(1);
+const signedMetadata = z.object({ signatures: z.array(z.object({ keyid: z.string(), sig: z.string() })), signed: z.record(z.string(), z.unknown()) });
+const roleStatus = z.object({ version, expires: z.string().datetime(), seconds_left: z.number().int() }).strict();
+
+const receiptQueued = z.object({ receipt: z.string(), status: z.literal("queued") }).strict();
+const receiptPublished = z
+  .object({
+    receipt: z.string(),
+    status: z.literal("published"),
+    bins: z.record(z.string(), version).describe("each bin the request touched, at the version that first included the change"),
+    snapshot: version,
+    timestamp: version,
+  })
+  .strict();
+
+const loggedFile = z.object({ role: z.string(), version, length: z.number().int().min(0), sha256: z.string().regex(/^[0-9a-f]{64}$/), keyids: z.array(z.string()) }).strict();
+const logEntry = z
+  .object({
+    seq: z.number().int().min(1),
+    prev: z.string().regex(/^[0-9a-f]{64}$/),
+    started: z.number().int(),
+    time: z.number().int(),
+    cause: z.union([
+      z.object({ kind: z.enum(["bootstrap", "renewal"]) }).strict(),
+      z.object({ kind: z.literal("artifacts"), receipts: z.array(z.string()) }).strict(),
+      z.object({ kind: z.enum(["offline_roles", "online_key_rotation"]), roles: z.array(z.enum(["root", "targets", "bins"])) }).strict(),
+    ]),
+    files: z.array(loggedFile),
+    hash: z.string().regex(/^[0-9a-f]{64}$/),
+  })
+  .strict();
+
+const status = z
+  .object({
+    roles: z
+      .object({ timestamp: roleStatus, snapshot: roleStatus, oldest_bin: roleStatus.extend({ role: z.string() }), bins: roleStatus, targets: roleStatus, root: roleStatus })
+      .strict(),
+    last_publish: z.string().datetime().nullable(),
+    queue_depth: z.number().int().min(0),
+    oldest_queued_seconds: z.number().int().nullable(),
+    publishing: z.boolean(),
+    artifacts: z.number().int().min(0),
+    bins: z.number().int().min(1),
+    log: z.object({ seq: z.number().int().min(1), hash: z.string() }).strict().nullable().describe("the signing log's head"),
+    recent_publishes: z.array(
+      z.object({ seq: z.number().int(), started: z.string().datetime(), time: z.string().datetime(), duration_ms: z.number().int(), cause: z.string(), files: z.number().int() }).strict(),
+    ),
+    bin_sizes: z.array(z.object({ min: z.number().int(), max: z.number().int(), bins: z.number().int() }).strict()).describe("how many bins list min to max targets"),
+  })
+  // Other fields may be added; clients ignore what they do not know.
+  .passthrough();
+
+const artifactsBody = z
+  .object({
+    add: z
+      .array(
+        z
+          .object({
+            path: z.string().describe("relative, /-separated, at most 1,024 bytes"),
+            length: z.number().int().min(0),
+            hashes: z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(), sha512: z.string().regex(/^[0-9a-f]{128}$/).optional() }),
+            custom: z.record(z.string(), z.unknown()).optional(),
+          })
+          .strict(),
+      )
+      .optional(),
+    remove: z.array(z.string()).optional(),
+  })
+  .strict();
+
+const idempotencyKey = { name: "idempotency-key", in: "header" as const, required: false, schema: { type: "string" as const, minLength: 1, maxLength: 200 } };
+const wait = { name: "wait", in: "query" as const, required: false, schema: { type: "string" as const, enum: ["true"] }, description: "answer once a timestamp covers the change (at most 10 s)" };
+const admin = [{ adminToken: [] }];
+
+export const routeDocs = {
+  bootstrap: describeRoute({
+    tags: ["admin"],
+    summary: "Bootstrap the repository with the ceremony's root v1, targets and bins",
+    security: admin,
+    requestBody: { required: true, content: { "application/json": { schema: resolver(z.object({ root: signedMetadata, targets: signedMetadata, bins: signedMetadata }).strict()) } } },
+    responses: {
+      201: json(z.object({ status: z.literal("bootstrapped"), bins: z.number().int(), snapshot: version, timestamp: version, published: z.boolean() }).strict(), "bootstrapped"),
+      ...errors({ 400: ["malformed_json", "request_invalid"], ...ADMIN_ERRORS, 409: ["already_bootstrapped"], 422: TUF_CODES }),
+    },
+  }),
+  metadata: describeRoute({
+    tags: ["admin"],
+    summary: "Publish new offline-signed root, targets and/or bins",
+    security: admin,
+    requestBody: {
+      required: true,
+      content: { "application/json": { schema: resolver(z.object({ root: signedMetadata.optional(), targets: signedMetadata.optional(), bins: signedMetadata.optional() }).strict()) } },
+    },
+    responses: {
+      200: json(z.object({ status: z.literal("published"), timestamp: version, snapshot: version, roles: z.object({ root: version, targets: version, bins: version }).strict() }).strict(), "published"),
+      202: json(z.object({ status: z.literal("publishing"), timestamp: version, snapshot: version, roles: z.object({ root: version, targets: version, bins: version }).strict() }).strict(), "accepted; the alarm finishes publishing"),
+      ...errors({ 400: ["malformed_json", "request_invalid"], ...ADMIN_ERRORS, 409: ["not_bootstrapped"], 422: TUF_CODES }),
+    },
+  }),
+  artifacts: describeRoute({
+    tags: ["webhook"],
+    summary: "The index's webhook: add and remove targets",
+    // Standard Webhooks (standardwebhooks.com): the signed webhook-id is also the idempotency key.
+    parameters: [
+      wait,
+      { name: "webhook-id", in: "header", required: true, schema: { type: "string" }, description: "the delivery's unique id; a redelivery reuses it" },
+      { name: "webhook-timestamp", in: "header", required: true, schema: { type: "string" }, description: "unix seconds, within 5 minutes of the server's clock" },
+      { name: "webhook-signature", in: "header", required: true, schema: { type: "string" }, description: "v1,<base64 HMAC-SHA256(WEBHOOK_SECRET, \"<webhook-id>.<webhook-timestamp>.<raw body>\")>" },
+    ],
+    requestBody: { required: true, content: { "application/json": { schema: resolver(artifactsBody) } } },
+    responses: {
+      200: json(receiptPublished, "published (with ?wait=true)"),
+      202: json(receiptQueued, "queued: durable, published soon"),
+      ...errors({ 400: ["malformed_json", "request_invalid", "idempotency_key_invalid"], 401: WEBHOOK_AUTH, 409: ["not_bootstrapped"], 413: ["body_too_large"], 422: CHANGE_CODES }),
+    },
+  }),
+  receipt: describeRoute({
+    tags: ["webhook"],
+    summary: "A receipt, queued or published",
+    responses: { 200: json(z.union([receiptPublished, receiptQueued]), "the receipt"), ...errors({ 404: ["receipt_not_found"] }) },
+  }),
+  hostedTarget: describeRoute({
+    tags: ["admin"],
+    summary: "Host a target file: store its bytes in R2 and publish it with its sha256 and sha512",
+    security: admin,
+    parameters: [{ name: "path", in: "path", required: true, schema: { type: "string" }, description: "the target path, may contain /" }, wait, idempotencyKey],
+    requestBody: { required: true, content: { "application/octet-stream": { schema: { type: "string", format: "binary" } } } },
+    responses: {
+      200: json(receiptPublished, "published (with ?wait=true)"),
+      202: json(receiptQueued, "queued"),
+      ...errors({ 400: ["idempotency_key_invalid"], ...ADMIN_ERRORS, 409: ["not_bootstrapped"], 422: ["path_invalid", "idempotency_key_reused"] }),
+    },
+  }),
+  status: describeRoute({
+    tags: ["public"],
+    summary: "Versions and expiries of every role, the queue, the signing log's head and recent publishes",
+    responses: { 200: json(status, "the repository's status"), ...errors({ 409: ["not_bootstrapped"] }) },
+  }),
+  log: describeRoute({
+    tags: ["public"],
+    summary: "The signing log, one page at a time (docs/signing-log.md)",
+    description: `Entries after \`after\`. A page holds ${PAGE_ENTRIES} entries, or ends after the entry that brings it to ${PAGE_FILES} files; a full page never changes and is served immutable, and \`next\` links the one after.`,
+    parameters: [{ name: "after", in: "query", required: false, schema: { type: "integer", minimum: 0, default: 0 } }],
+    responses: {
+      200: json(z.object({ entries: z.array(logEntry), next: z.string().nullable() }).strict(), "a page of the log"),
+      ...errors({ 400: ["after_invalid"] }),
+    },
+  }),
+  openapi: describeRoute({
+    tags: ["public"],
+    summary: "This document",
+    responses: { 200: { description: "OpenAPI 3.1", content: { "application/json": { schema: { type: "object" } } } } },
+  }),
+};
+
+export const documentation = {
+  openapi: "3.1.0",
+  info: {
+    title: "tuf-edge API",
+    version: "1",
+    description: "The webhook, admin and public API of a tuf-edge repository. Errors are always {\"error\":{\"code\",\"message\"}}; see README.md §The API.",
+  },
+  components: { securitySchemes: { adminToken: { type: "http" as const, scheme: "bearer", description: "ADMIN_TOKEN" } } },
+};

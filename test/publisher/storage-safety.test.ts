@@ -1,0 +1,152 @@
+/**
+ * Versions that storage accidents cannot reuse (issue 13, item 1): R2 keys are
+ * scoped by repository, versioned files are written create-only, bootstrap
+ * refuses a bucket that already serves the repository, and recovery rebuilds
+ * a Publisher from what R2 serves and continues above every version it holds.
+ */
+import { env } from "cloudflare:workers";
+import { runInDurableObject } from "cloudflare:test";
+import { beforeAll, describe, expect, it } from "vitest";
+import { Metadata } from "../../src/tuf/index.js";
+import { checkRepository } from "../../src/tuf/repository-check.js";
+import type { Publisher } from "../../src/publisher/publisher.js";
+import { R2Keys } from "../../src/publisher/r2-keys.js";
+import { makeCeremony, type Ceremony } from "../fixtures/ceremony.js";
+import { adminHeaders, bootstrapBody, expectError, fetchWorker, postBootstrap } from "../http/helpers.js";
+
+const HOUR = 3_600_000;
+
+/** A Publisher named `name` as a Worker with `REPOSITORY = repository` would run it. */
+async function publisherFor(name: string, repository: string) {
+  const stub = env.PUBLISHER.getByName(name);
+  await runInDurableObject(stub, (instance: Publisher) => {
+    const self = instance as unknown as { env: Env };
+    self.env = { ...self.env, REPOSITORY: repository };
+  });
+  return stub;
+}
+
+const body = (ceremony: Ceremony) => ({ root: JSON.stringify(ceremony.root), targets: JSON.stringify(ceremony.targets), bins: JSON.stringify(ceremony.bins) });
+const add = (path: string, n: number) => ({ op: "add" as const, path, length: n, hashes: { sha256: n.toString(16).padStart(64, "0") } });
+
+async function read(key: string): Promise<Uint8Array | undefined> {
+  const object = await env.BUCKET.get(key);
+  return object === null ? undefined : new Uint8Array(await object.arrayBuffer());
+}
+
+/** The whole served repository, checked as tuf-edge verify checks it. */
+async function verifyServed(keys: R2Keys, ceremony: Ceremony) {
+  return checkRepository({
+    fetch: (name) => read(keys.metadata(name)),
+    trustedRoot: Metadata.fromJSON("root", ceremony.root),
+    now: new Date(),
+  });
+}
+
+describe("two repositories on one bucket", () => {
+  it("write, serve and sweep only their own keys", async () => {
+    const ceremony = await makeCeremony({ bitLength: 3 });
+    const a = await publisherFor("repo-a", "alpha");
+    const b = await publisherFor("repo-b", "beta");
+    expect(await a.bootstrap(body(ceremony))).toMatchObject({ status: "bootstrapped", published: true });
+    expect(await b.bootstrap(body(ceremony))).toMatchObject({ status: "bootstrapped", published: true });
+    for (let i = 0; i < 3; i++) {
+      await a.submit({ changes: [add(`a/${i}.whl`, i + 1)], bodySha256: `a${i}`, wait: true });
+      await b.submit({ changes: [add(`b/${i}.whl`, i + 1)], bodySha256: `b${i}`, wait: true });
+    }
+    await a.submit({ changes: [add("a/extra.whl", 9)], bodySha256: "a-extra", wait: true });
+    const alpha = new R2Keys("alpha");
+    const beta = new R2Keys("beta");
+    // Each sweeps far past the retention window: the other's current state must survive.
+    await a.renew(Date.now() + 3 * HOUR);
+    await b.renew(Date.now() + 3 * HOUR);
+    const stateA = await verifyServed(alpha, ceremony);
+    const stateB = await verifyServed(beta, ceremony);
+    expect(stateA.timestamp.signed.version).toBeGreaterThan(stateB.timestamp.signed.version);
+    expect([...stateA.targets.values()].flatMap((t) => Object.keys(t.targets)).sort()).toEqual(["a/0.whl", "a/1.whl", "a/2.whl", "a/extra.whl"]);
+    expect([...stateB.targets.values()].flatMap((t) => Object.keys(t.targets)).sort()).toEqual(["b/0.whl", "b/1.whl", "b/2.whl"]);
+    const unscoped = (await env.BUCKET.list()).objects.map((o) => o.key).filter((k) => !k.startsWith("alpha/") && !k.startsWith("beta/"));
+    expect(unscoped).toEqual([]);
+  });
+});
+
+describe("a versioned name that already holds other bytes", () => {
+  it("fails the publish loudly and keeps the stored bytes; the publish completes once the name is free", async () => {
+    const ceremony = await makeCeremony({ bitLength: 3 });
+    const p = await publisherFor("repo-c", "gamma");
+    const keys = new R2Keys("gamma");
+    await p.bootstrap(body(ceremony));
+    const planted = new TextEncoder().encode('{"not":"ours"}');
+    await env.BUCKET.put(keys.versioned("snapshot", 2), planted);
+    const before = await read(keys.timestamp);
+
+    const result = await p.submit({ changes: [add("c/1.whl", 1)], bodySha256: "c1", wait: true });
+    expect(result.status).toBe("queued");
+    expect(await read(keys.versioned("snapshot", 2))).toEqual(planted);
+    expect(await read(keys.timestamp)).toEqual(before);
+    expect((await p.status())!.publishing).toBe(true);
+
+    await env.BUCKET.delete(keys.versioned("snapshot", 2));
+    expect(await p.renew()).toMatchObject({ status: "published", timestamp: 2 });
+    expect((await verifyServed(keys, ceremony)).snapshot.signed.version).toBe(2);
+  });
+});
+
+describe("bootstrap over a bucket that already serves the repository, then recovery", () => {
+  let ceremony: Ceremony;
+  const keys = new R2Keys("default");
+  beforeAll(async () => {
+    ceremony = await makeCeremony({ bitLength: 3 });
+    const res = await postBootstrap(bootstrapBody(ceremony));
+    expect(res.status).toBe(201);
+    const stub = env.PUBLISHER.getByName("default");
+    for (let i = 0; i < 4; i++) await stub.submit({ changes: [add(`pkg/p-${i}.whl`, i + 10)], bodySha256: `p${i}`, wait: true });
+    await stub.submit({ changes: [{ op: "remove", path: "pkg/p-0.whl" }], bodySha256: "rm", wait: true });
+  });
+
+  it("refuses a second bootstrap from an empty Publisher with 409 repository_in_bucket, writing nothing", async () => {
+    const listed = (await env.BUCKET.list({ prefix: keys.prefix })).objects.map((o) => `${o.key} ${o.etag}`).sort();
+    const fresh = await publisherFor("lost-storage", "default");
+    expect(await fresh.bootstrap(body(ceremony))).toEqual({ status: "bucket_in_use" });
+    expect((await env.BUCKET.list({ prefix: keys.prefix })).objects.map((o) => `${o.key} ${o.etag}`).sort()).toEqual(listed);
+    // And through the route, for the operator: the Publisher there is bootstrapped, so it is 409 either way.
+    await expectError(await postBootstrap(bootstrapBody(ceremony)), 409, "already_bootstrapped");
+  });
+
+  it("recovers the repository from R2 into an empty Publisher and continues above every version found", async () => {
+    const served = await verifyServed(keys, ceremony);
+    // An unfinished publish left a newer bin file than the snapshot lists: recovery must go above it too.
+    const bin = "bin-0";
+    const orphan = served.snapshot.signed.meta[`${bin}.json`]!.version + 5;
+    await env.BUCKET.put(keys.versioned(bin, orphan), new TextEncoder().encode("orphan"));
+
+    const fresh = await publisherFor("lost-storage", "default");
+    const result = await fresh.recover();
+    expect(result).toMatchObject({
+      status: "recovered",
+      found: { root: 1, targets: 1, bins: 1, timestamp: served.timestamp.signed.version, artifacts: 3 },
+      timestamp: served.timestamp.signed.version + 1,
+      snapshot: served.snapshot.signed.version + 1,
+      published: true,
+    });
+    const after = await verifyServed(keys, ceremony);
+    expect(after.snapshot.signed.meta[`${bin}.json`]!.version).toBe(orphan + 1);
+    for (const [file, meta] of Object.entries(after.snapshot.signed.meta))
+      if (file.startsWith("bin-")) expect(meta.version, file).toBeGreaterThan(served.snapshot.signed.meta[file]!.version);
+    expect([...after.targets.values()].flatMap((t) => Object.keys(t.targets)).sort()).toEqual(["pkg/p-1.whl", "pkg/p-2.whl", "pkg/p-3.whl"]);
+
+    // It goes on publishing as before.
+    expect(await fresh.submit({ changes: [add("pkg/after.whl", 99)], bodySha256: "after", wait: true })).toMatchObject({ status: "published" });
+    expect(await fresh.recover()).toEqual({ status: "already_bootstrapped" });
+  });
+
+  it("refuses POST /api/v1/recover without the admin token, and on a Publisher that holds the repository", async () => {
+    await expectError(await fetchWorker("/api/v1/recover", { method: "POST" }), 401, "unauthorized");
+    await expectError(await fetchWorker("/api/v1/recover", { method: "POST", headers: adminHeaders }), 409, "already_bootstrapped");
+  });
+
+  it("refuses recovery when R2 holds nothing for the repository", async () => {
+    const empty = await publisherFor("nothing-here", "empty");
+    expect(await empty.recover()).toMatchObject({ status: "rejected", code: "malformed" });
+  });
+});
