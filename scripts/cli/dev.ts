@@ -144,6 +144,9 @@ export const dev: Command = {
     print("Python index (upload with twine, install with pip or uv; the password is UPLOAD_TOKEN in .dev.vars):");
     print(`  TWINE_PASSWORD="$(sed -n 's/^UPLOAD_TOKEN="\\(.*\\)"/\\1/p' .dev.vars)" twine upload --repository-url ${url}/legacy/ -u __token__ dist/*`);
     print(`  pip install --index-url ${url}/simple/ YOUR-PROJECT        (uv: uv pip install --index-url ${url}/simple/ …)`);
+    print("install through a local proxy that checks every page and file with TUF (in another shell):");
+    print(`  npx tuf-edge proxy --url ${url} --root ${resolve(CEREMONY, "1.root.json")}`);
+    print("  pip install --index-url http://127.0.0.1:3141/simple/ PACKAGE");
     print("stop with Ctrl-C.");
     return exited;
   },

@@ -1,18 +1,18 @@
 /**
  * `tuf-edge verify`: checks a running repository as a TUF client would (TUF
  * spec 5), and every bin-n besides, not only those one download needs. The
- * checks themselves are src/tuf/repository-check.ts; this file fetches over
- * HTTP and reports.
+ * client is src/client's Updater, the same one `tuf-edge client` and
+ * `tuf-edge proxy` run; this file fetches over HTTP and reports.
  */
 import { readFile } from "node:fs/promises";
-import { formatExpires, Metadata, TufError, type Root, type TufErrorCode } from "../../src/tuf/index.js";
-import { checkRepository, earliestExpiry, type MetadataFetcher } from "../../src/tuf/repository-check.js";
+import { MemoryStore, UpdateError, Updater, type UpdateErrorCode } from "../../src/client/index.js";
+import { formatExpires, Metadata, TufError, type Root, type Signed } from "../../src/tuf/index.js";
 import { parseCommandArgs, plural, referenceTime, required, timeLeft } from "./args.js";
+import { httpFetcher } from "./client-io.js";
 import type { Command } from "./command.js";
 import { CliError, fromFsError, UsageError } from "./errors.js";
 import { print, table } from "./output.js";
 import { baseUrl } from "./remote.js";
-
 const USAGE = `usage: tuf-edge verify --url URL --root FILE
 
 Checks a tuf-edge repository the way a TUF client does (TUF spec 5), starting
@@ -37,7 +37,7 @@ const PROGRESS_EVERY = 1024;
 const CONCURRENCY = 32;
 
 /** What the operator of a repository that fails the check should look at. */
-const HINTS: Record<TufErrorCode, string> = {
+const HINTS: Record<UpdateErrorCode, string> = {
   malformed: "The repository serves a file that is missing or not valid metadata; check the last publish",
   not_canonical: "The repository serves metadata outside canonical JSON; check the last publish",
   threshold: "A role is not signed by its delegator's keys; check ONLINE_KEY against the root and bins keys",
@@ -46,6 +46,10 @@ const HINTS: Record<TufErrorCode, string> = {
   length_or_hash: "A file differs from what its referrer recorded; check that published files are never rewritten",
   unknown_role: "Check that the delegating metadata names this role",
   unknown_key: "Check the keys the delegating metadata lists",
+  equal_version: "A version was reused; a client would keep its copy",
+  too_large: "A file is over the length its referrer (or the client's limit) allows; check the last publish",
+  not_in_snapshot: "Publish a snapshot that lists every delegated role",
+  download: "The repository serves a file that is missing or unreadable; a client would stop its update here",
   key_policy: "The layout breaks PEP 458's key policy; start a new ceremony with tuf-edge init",
 };
 
@@ -58,22 +62,24 @@ export const verify: Command = {
     if (/\/metadata$/.test(url))
       throw new UsageError(`--url ${url} ends in /metadata, but --url is the Worker's base URL (metadata is read from URL/metadata/)`, "verify");
     const rootFile = required(values.root, "root", "verify");
-    const trustedRoot = await loadRoot(rootFile);
+    const { root: trustedRoot, bytes: rootBytes } = await loadRoot(rootFile);
     const now = referenceTime();
 
-    let state;
+    const store = new MemoryStore();
+    await store.write("root.json", rootBytes);
+    const updater = new Updater({ metadataBaseUrl: `${url}/metadata/`, fetcher: httpFetcher(), store, now: () => now });
+    let trusted;
+    let all: ReadonlyMap<string, Signed>;
     try {
-      state = await checkRepository({
-        fetch: httpFetcher(url),
-        trustedRoot,
-        now,
+      trusted = await updater.refresh();
+      all = await updater.loadAllTargets({
         concurrency: CONCURRENCY,
-        onProgress: ({ done, total }) => {
+        onProgress: (done, total) => {
           if (total > PROGRESS_EVERY && (done % PROGRESS_EVERY === 0 || done === total)) print(`checked ${done} of ${total} targets roles`);
         },
       });
     } catch (err) {
-      if (err instanceof TufError) {
+      if (err instanceof UpdateError) {
         if (await isOtherRoot(url, trustedRoot))
           throw new CliError(
             `${rootFile} is not this repository's root: ${url}/metadata/${trustedRoot.signed.version}.root.json differs from it (${err.message})`,
@@ -83,13 +89,13 @@ export const verify: Command = {
       }
       throw err;
     }
-
+    const state = { root: trusted.rootMetadata, timestamp: { signed: trusted.timestamp! }, snapshot: { signed: trusted.snapshot! }, targets: all };
     const bins = [...state.targets.keys()].filter((role) => role !== "targets" && role !== "bins");
     const binVersions = bins.map((role) => state.targets.get(role)!.version);
     const row = (role: string, version: number, expires: Date) => [role, `v${version}`, `${formatExpires(expires)} (${timeLeft(expires, now)})`];
     const targets = state.targets.get("targets")!;
     const binsRole = state.targets.get("bins");
-    const first = earliestExpiry(state);
+    const first = earliestExpiry([["root", state.root.signed], ["timestamp", state.timestamp.signed], ["snapshot", state.snapshot.signed], ...all]);
     for (const line of table([
       ["ROLE", "VERSION", "EXPIRES"],
       row("root", state.root.signed.version, state.root.signed.expires),
@@ -109,15 +115,15 @@ export const verify: Command = {
   },
 };
 
-async function loadRoot(path: string): Promise<Metadata<Root>> {
+async function loadRoot(path: string): Promise<{ root: Metadata<Root>; bytes: Uint8Array }> {
   let bytes: Uint8Array;
   try {
-    bytes = await readFile(path);
+    bytes = new Uint8Array(await readFile(path));
   } catch (err) {
     throw fromFsError(err, path);
   }
   try {
-    return Metadata.fromBytes("root", bytes);
+    return { root: Metadata.fromBytes("root", bytes), bytes };
   } catch (err) {
     if (err instanceof TufError)
       throw new CliError(`${path} is not valid root metadata (${err.message})`, "Pass the root.json you trust, e.g. 1.root.json from the key ceremony");
@@ -127,7 +133,7 @@ async function loadRoot(path: string): Promise<Metadata<Root>> {
 
 /** True when the repository publishes a different root at the trusted root's version (root versions are never deleted). */
 async function isOtherRoot(url: string, trusted: Metadata<Root>): Promise<boolean> {
-  const served = await httpFetcher(url)(`${trusted.signed.version}.root.json`).catch(() => undefined);
+  const served = await httpFetcher().fetch(`${url}/metadata/${trusted.signed.version}.root.json`, 512_000).catch(() => undefined);
   if (!served) return false;
   const ours = trusted.toBytes();
   try {
@@ -138,24 +144,9 @@ async function isOtherRoot(url: string, trusted: Metadata<Root>): Promise<boolea
   }
 }
 
-/** GET URL/metadata/NAME. A 404 means the file does not exist, which ends the root chain; any other failure stops the check. */
-function httpFetcher(url: string): MetadataFetcher {
-  return async (name) => {
-    const target = `${url}/metadata/${encodeURIComponent(name)}`;
-    let res: Response;
-    try {
-      res = await fetch(target);
-    } catch (err) {
-      throw new CliError(`cannot reach ${target} (${(err as Error).message})`, "Check --url and that the Worker is running");
-    }
-    if (res.status === 404) {
-      await res.body?.cancel();
-      return undefined;
-    }
-    if (!res.ok) {
-      await res.body?.cancel();
-      throw new CliError(`${target} answered ${res.status}`, "Check the Worker's logs; a client would stop its update here");
-    }
-    return new Uint8Array(await res.arrayBuffer());
-  };
+/** The role that expires first, and when: how long the repository stays valid without a publish. */
+function earliestExpiry(roles: ReadonlyArray<readonly [string, Signed]>): { role: string; version: number; expires: Date } {
+  let first = roles[0]!;
+  for (const candidate of roles) if (candidate[1].expires < first[1].expires) first = candidate;
+  return { role: first[0], version: first[1].version, expires: first[1].expires };
 }

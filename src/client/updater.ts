@@ -94,6 +94,37 @@ export class Updater {
     return undefined;
   }
 
+  /**
+   * Every targets role of the repository, not only those one lookup needs: targets, then what
+   * it delegates to, level by level (for succinct bins, every bin), `concurrency` at a time.
+   * For checking a whole repository (`tuf-edge verify`). Refreshes first if this Updater has not.
+   */
+  async loadAllTargets(
+    options: { concurrency?: number; onProgress?: (done: number, total: number) => void } = {},
+  ): Promise<ReadonlyMap<string, Targets>> {
+    const trusted = this.trusted ?? (await this.refresh());
+    const total = Object.keys(trusted.snapshot!.meta).length;
+    const seen = new Set(["targets"]);
+    let done = 0;
+    let level: Array<{ role: string; delegator: string }> = [{ role: "targets", delegator: "root" }];
+    while (level.length > 0) {
+      const next: Array<{ role: string; delegator: string }> = [];
+      await forEachLimit(level, options.concurrency ?? 16, async ({ role, delegator }) => {
+        const targets = await this.loadTargets(trusted, role, delegator);
+        options.onProgress?.(++done, total);
+        const d = targets.delegations;
+        const children = d?.succinctRoles ? [...d.succinctRoles.roles()] : (d?.roles ?? []).map((r) => r.name);
+        for (const child of children)
+          if (!seen.has(child)) {
+            seen.add(child);
+            next.push({ role: child, delegator: role });
+          }
+      });
+      level = next;
+    }
+    return trusted.trustedTargets;
+  }
+
   /** The URL a target is fetched from: `<dir>/<first hash>.<name>` with consistent snapshots (spec 5.7.3). */
   targetUrl(info: TargetFile, targetBaseUrl?: string): string {
     const base = targetBaseUrl === undefined ? this.targetBaseUrl : withSlash(targetBaseUrl);
@@ -110,7 +141,7 @@ export class Updater {
   /** Downloads a target and resolves to its bytes once its length and every hash match (spec 5.7). */
   async downloadTarget(info: TargetFile, targetBaseUrl?: string): Promise<Uint8Array> {
     const url = this.targetUrl(info, targetBaseUrl);
-    const bytes = await this.download(url, info.length, info.path);
+    const bytes = await this.download(url, info.length, info.path, "5.7.3");
     await verifyTarget(info, bytes);
     return bytes;
   }
@@ -120,7 +151,7 @@ export class Updater {
     for (let version = first; version < first + this.config.maxRootRotations; version++) {
       let bytes: Uint8Array;
       try {
-        bytes = await this.download(this.metadataUrl("root", version), this.config.rootMaxLength, "root");
+        bytes = await this.download(this.metadataUrl("root", version), this.config.rootMaxLength, "root", "5.3.3");
       } catch (err) {
         // 5.3.3: the next root does not exist. Anything else stops the update.
         const status = err instanceof UpdateError && err.cause instanceof DownloadError ? err.cause.details.status : undefined;
@@ -135,7 +166,7 @@ export class Updater {
   private async loadTimestamp(trusted: TrustedMetadataSet): Promise<void> {
     const local = await this.readLocal("timestamp");
     if (local) await ignoreRefusal(trusted.updateTimestamp(local));
-    const bytes = await this.download(this.metadataUrl("timestamp"), this.config.timestampMaxLength, "timestamp");
+    const bytes = await this.download(this.metadataUrl("timestamp"), this.config.timestampMaxLength, "timestamp", "5.4.1");
     if (await trusted.updateTimestamp(bytes)) await this.persist("timestamp", bytes);
   }
 
@@ -145,7 +176,7 @@ export class Updater {
     if (local && (await ignoreRefusal(trusted.updateSnapshot(local, true)))) return;
     const meta = trusted.timestamp!.snapshotMeta;
     const version = trusted.root.consistentSnapshot ? meta.version : undefined;
-    const bytes = await this.download(this.metadataUrl("snapshot", version), meta.length ?? this.config.snapshotMaxLength, "snapshot");
+    const bytes = await this.download(this.metadataUrl("snapshot", version), meta.length ?? this.config.snapshotMaxLength, "snapshot", "5.5.1");
     await trusted.updateSnapshot(bytes);
     await this.persist("snapshot", bytes);
   }
@@ -162,7 +193,7 @@ export class Updater {
     const meta = Object.hasOwn(snapshot.meta, `${role}.json`) ? snapshot.meta[`${role}.json`] : undefined;
     if (!meta) throw new UpdateError("not_in_snapshot", role, "5.6.1", `delegated to, but snapshot version ${snapshot.version} does not list it`);
     const version = trusted.root.consistentSnapshot ? meta.version : undefined;
-    const bytes = await this.download(this.metadataUrl(role, version), meta.length ?? this.config.targetsMaxLength, role);
+    const bytes = await this.download(this.metadataUrl(role, version), meta.length ?? this.config.targetsMaxLength, role, "5.6.1");
     const targets = await trusted.updateDelegatedTargets(bytes, role, delegator);
     await this.persist(role, bytes);
     return targets;
@@ -173,12 +204,12 @@ export class Updater {
     return `${this.metadataBaseUrl}${version === undefined ? "" : `${version}.`}${name}.json`;
   }
 
-  private async download(url: string, maxLength: number, role: string): Promise<Uint8Array> {
+  private async download(url: string, maxLength: number, role: string, rule: string): Promise<Uint8Array> {
     try {
       return await this.options.fetcher.fetch(url, maxLength);
     } catch (err) {
       if (err instanceof DownloadError) {
-        throw new UpdateError(err.details.tooLarge ? "too_large" : "download", role, "5", err.message, { cause: err });
+        throw new UpdateError(err.details.tooLarge ? "too_large" : "download", role, rule, err.message, { cause: err });
       }
       throw err;
     }
@@ -214,6 +245,23 @@ export class Updater {
 export async function verifyTarget(info: TargetFile, bytes: Uint8Array): Promise<void> {
   const mismatch = await lengthOrHashMismatch(bytes, info.length, info.hashes);
   if (mismatch) throw new UpdateError("length_or_hash", info.path, "5.7.3", mismatch);
+}
+
+/** Runs `fn` over `items`, `limit` at a time; after the first failure no new item starts. */
+async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failed = false;
+  const worker = async () => {
+    while (!failed && next < items.length) {
+      try {
+        await fn(items[next++]!);
+      } catch (e) {
+        failed = true;
+        throw e;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
 }
 
 /** A local file that fails to load is not an error: the update fetches a fresh copy (python-tuf does the same). */

@@ -31,6 +31,8 @@ const PARSERS: { [K in RoleType]: (raw: unknown) => SignedByType[K] } = {
 export class Metadata<T extends Signed = Signed> {
   private cachedSignedBytes?: Uint8Array;
   private cachedVerificationBytes?: Uint8Array;
+  /** The `signed` object as parsed, when this came from JSON: what its signers signed, with no model rebuild. */
+  private rawSigned?: unknown;
 
   constructor(
     readonly signed: T,
@@ -46,7 +48,9 @@ export class Metadata<T extends Signed = Signed> {
     if (!isObject(raw)) throw new TufError("malformed", `${type}: metadata must be an object`);
     const { signed, signatures, ...unrecognized } = raw;
     if (!Array.isArray(signatures)) throw new TufError("malformed", `${type}: signatures must be an array`);
-    return new Metadata(PARSERS[type](signed), signatures.map(Signature.fromJSON), unrecognized);
+    const md = new Metadata(PARSERS[type](signed), signatures.map(Signature.fromJSON), unrecognized);
+    md.rawSigned = signed;
+    return md;
   }
 
   static fromBytes<K extends RoleType>(type: K, bytes: Uint8Array): Metadata<SignedByType[K]> {
@@ -71,7 +75,7 @@ export class Metadata<T extends Signed = Signed> {
    * `signedBytes()` for everything tuf-edge signs.
    */
   verificationBytes(): Uint8Array {
-    this.cachedVerificationBytes ??= this.cachedSignedBytes ?? utf8(olpcCanonicalString(this.signed.toJSON()));
+    this.cachedVerificationBytes ??= this.cachedSignedBytes ?? utf8(olpcCanonicalString(this.rawSigned ?? this.signed.toJSON()));
     return this.cachedVerificationBytes;
   }
 

@@ -33,11 +33,12 @@ export const proxy: Benchmark = {
       await repo.hostTarget(`simple/${project}/index.html`, new TextEncoder().encode(projectPageHtml(project, [wheel])));
       await repo.hostTarget(`simple/${project}/index.json`, new TextEncoder().encode(projectPageJson(project, [wheel])));
     }
-    // Unverified: /simple/<p>/ is the Worker's simple/<p>/index.html, /targets/... its files.
+    // Unverified: /simple/<p>/ is the Worker's simple/<p>/index.json (or .html, as pip asks), /targets/... its files.
     const direct = createServer(async (req, res) => {
       const m = /^\/simple\/([^/]+)\/$/.exec(req.url ?? "");
-      const upstream = await fetch(`${repo.url}${m ? `/targets/simple/${m[1]}/index.html` : req.url}`);
-      res.writeHead(upstream.status, { "content-type": m ? "text/html" : "application/octet-stream" });
+      const json = (req.headers.accept ?? "").startsWith("application/vnd.pypi.simple.v1+json");
+      const upstream = await fetch(`${repo.url}${m ? `/targets/simple/${m[1]}/index.${json ? "json" : "html"}` : req.url}`);
+      res.writeHead(upstream.status, { "content-type": !m ? "application/octet-stream" : json ? "application/vnd.pypi.simple.v1+json" : "text/html" });
       res.end(new Uint8Array(await upstream.arrayBuffer()));
     });
     await new Promise<void>((r) => direct.listen(0, "127.0.0.1", r));
