@@ -536,11 +536,11 @@ export class Publisher extends DurableObject<Env> {
     for (let start = done; start < plan.bins.length; start += WRITE_CHUNK) {
       const chunk = plan.bins.slice(start, start + WRITE_CHUNK);
       for (let part = 0; part < chunk.length; part += YIELD_EVERY) {
+        if (start + part > done) await new Promise((resolve) => setTimeout(resolve, 0));
         await mapLimit(chunk.slice(part, part + YIELD_EVERY), PUT_CONCURRENCY, async ([idx, version]) => {
           const bytes = await this.signBin(idx, version, signers);
           await putJSON(this.env.BUCKET, `metadata/${version}.${succinct.roleName(idx)}.json`, bytes);
         });
-        await new Promise((resolve) => setTimeout(resolve, 0));
       }
       this.sql.exec("UPDATE publishes SET bins_written = ? WHERE timestamp_version = ?", start + chunk.length, plan.timestampVersion);
     }
