@@ -826,13 +826,13 @@ export class Publisher extends DurableObject<Env> {
       const written: LoggedFile[] = [];
       // Yield between parts, so health and status answer during a long publish.
       for (let part = 0; part < chunk.length; part += YIELD_EVERY) {
+        if (start + part > done) await new Promise((resolve) => setTimeout(resolve, 0));
         await mapLimit(chunk.slice(part, part + YIELD_EVERY), PUT_CONCURRENCY, async ([idx, version]) => {
           const bytes = await this.signBin(idx, version, signers);
           await putJSON(this.env.BUCKET, this.keys.versioned(succinct.roleName(idx), version), bytes);
           written.push(loggedFile(succinct.roleName(idx), version, bytes, signers));
           await crashPoint(this.env, this.ctx.storage, "bins-partial");
         });
-        await new Promise((resolve) => setTimeout(resolve, 0));
       }
       this.signingLog.stage(plan.timestampVersion, written);
       this.sql.exec("UPDATE publishes SET bins_written = ? WHERE timestamp_version = ?", start + chunk.length, plan.timestampVersion);

@@ -117,6 +117,19 @@ describe("against a local Worker", () => {
     expect(removed.stdout).toMatch(/^published in timestamp \d+/);
   }, 60_000);
 
+  it("publish exits 1 when the change is accepted but cannot be published, and says why", async () => {
+    await worker.setBindings({ ONLINE_KEY: "0c".repeat(32) }); // a key the root does not name
+    try {
+      await writeFile(join(ctx.tmp.path, "g.txt"), "stuck");
+      const r = await run("publish", "--url", worker.url, "--path", "files/g.txt", "--file", join(ctx.tmp.path, "g.txt"));
+      oneLine(r, 1, "but not published: publishing is failing since");
+      expect(r.stderr).toContain("ONLINE_KEY is not the key root v1 names for timestamp");
+      expect(r.stderr).toContain(`It publishes once that is fixed (GET ${worker.url}/healthz names the problem`);
+    } finally {
+      await worker.setBindings({ ONLINE_KEY: ctx.c.online.seedHex });
+    }
+  }, 60_000);
+
   it("verify names a wrong root as the cause", async () => {
     // Another repository's root: the same holders, another online key.
     const other = join(ctx.tmp.path, "other");

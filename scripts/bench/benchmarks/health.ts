@@ -30,7 +30,7 @@ export const health: Benchmark = {
             const body = await res.text();
             key = `${res.status} ${which === "healthz" ? ((JSON.parse(body) as { publisher?: string }).publisher ?? "answered") : ""}`.trim();
           } catch (e) {
-            key = `failed: ${(e as Error).message}`;
+            key = `failed: ${(e as Error).message}${(e as { cause?: { code?: string } }).cause?.code ? ` (${(e as { cause?: { code?: string } }).cause!.code})` : ""}`;
           }
           samples[which].push(performance.now() - t0);
           answers.set(`${which} ${key}`, (answers.get(`${which} ${key}`) ?? 0) + 1);
