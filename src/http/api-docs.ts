@@ -33,7 +33,8 @@ const CHANGE_CODES = ["path_invalid", "hashes_invalid", "hash_algorithm_unsuppor
 
 const version = z.number().int().min(1);
 const signedMetadata = z.object({ signatures: z.array(z.object({ keyid: z.string(), sig: z.string() })), signed: z.record(z.string(), z.unknown()) });
-const roleStatus = z.object({ version, expires: z.string().datetime(), seconds_left: z.number().int() }).strict();
+// Status objects may gain fields (clients ignore what they do not know); error and log bodies may not.
+const roleStatus = z.object({ version, expires: z.string().datetime(), seconds_left: z.number().int() }).passthrough();
 
 const receiptQueued = z.object({ receipt: z.string(), status: z.literal("queued") }).strict();
 const receiptPublished = z
@@ -67,7 +68,7 @@ const status = z
   .object({
     roles: z
       .object({ timestamp: roleStatus, snapshot: roleStatus, oldest_bin: roleStatus.extend({ role: z.string() }), bins: roleStatus, targets: roleStatus, root: roleStatus })
-      .strict(),
+      .passthrough(),
     last_publish: z.string().datetime().nullable(),
     queue_depth: z.number().int().min(0),
     oldest_queued_seconds: z.number().int().nullable(),
@@ -80,7 +81,6 @@ const status = z
     ),
     bin_sizes: z.array(z.object({ min: z.number().int(), max: z.number().int(), bins: z.number().int() }).strict()).describe("how many bins list min to max targets"),
   })
-  // Other fields may be added; clients ignore what they do not know.
   .passthrough();
 
 const artifactsBody = z

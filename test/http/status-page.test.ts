@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { bootstrap, fetchWorker, getStatus } from "./helpers.js";
 
 describe("GET /", () => {
-  it("says the repository is not bootstrapped yet, then shows its status", async () => {
+  it("says the repository is not bootstrapped yet, then shows its status", { timeout: 60_000 }, async () => {
     const early = await fetchWorker("/");
     expect(early.status).toBe(503);
     expect(await early.text()).toContain("not bootstrapped");
