@@ -152,12 +152,8 @@ describe("a Python index on tuf-edge, driven by twine, pip, python-tuf and tuf-j
     const up = await twineUpload(url, writeDistributions([wheel2]));
     expect(up.code, up.output).toBe(0);
     await verifyWithBothClients("2.0");
-    const yank = await fetch(`${url}/api/v1/python/projects/Tuf_Edge.Demo/releases/2.0/yank`, {
-      method: "POST",
-      headers: ADMIN,
-      body: JSON.stringify({ reason: "broken build" }),
-    });
-    expect(yank.status, await yank.clone().text()).toBe(200);
+    process.env.TUF_EDGE_ADMIN_TOKEN = ADMIN_TOKEN;
+    expect(await main(["yank", "--url", url, "Tuf_Edge.Demo", "2.0", "--reason", "broken build"])).toBe(0);
     const html = await (await fetch(`${url}/simple/tuf-edge-demo/`)).text();
     expect(html).toMatch(/data-yanked="broken build"[^>]*>tuf_edge_demo-2\.0-py3-none-any\.whl/);
 
@@ -201,7 +197,6 @@ describe("a Python index on tuf-edge, driven by twine, pip, python-tuf and tuf-j
   }
 
   it("unyank and delete re-sign the pages; a deleted filename can never be uploaded again", async () => {
-    process.env.TUF_EDGE_ADMIN_TOKEN = ADMIN_TOKEN;
     expect(await main(["unyank", "--url", url, "tuf-edge-demo", "2.0"])).toBe(0);
     expect(await (await fetch(`${url}/simple/tuf-edge-demo/`)).text()).not.toContain("data-yanked");
     expect(await main(["delete", "--url", url, "Tuf_Edge.Demo", "2.0"])).toBe(0);
