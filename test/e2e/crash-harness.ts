@@ -36,6 +36,8 @@ export class CrashRepo {
   /** Every add the Worker acknowledged (2xx), by path; a later remove deletes the entry. */
   readonly acked = new Map<string, Artifact>();
   readonly removed = new Set<string>();
+  /** The receipt of every acknowledged webhook: each must end up `published`. */
+  readonly receipts: string[] = [];
   /** Every metadata body ever seen in R2, by key (timestamp.json by version): a second body for one is a failure. */
   private readonly seen = new Map<string, string>();
   private crashed?: () => void;
@@ -103,6 +105,7 @@ export class CrashRepo {
     const text = JSON.stringify(change);
     const res = await this.post(`/api/v1/artifacts${query}`, text, await webhookSignature(text));
     if (res.ok) {
+      this.receipts.push(((await res.clone().json()) as { receipt: string }).receipt);
       for (const a of change.add ?? []) {
         this.acked.set(a.path, a);
         this.removed.delete(a.path);
@@ -173,6 +176,11 @@ export class CrashRepo {
    */
   async check({ content = true } = {}): Promise<void> {
     await this.recordR2();
+    if (content)
+      for (const id of this.receipts) {
+        const res = await fetch(`${this.worker.url}/api/v1/receipts/${id}`, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+        expect(((await res.json()) as { status: string }).status, `receipt ${id} is published`).toBe("published");
+      }
     const acked = content ? this.acked : new Map<string, Artifact>();
     const removed = content ? this.removed : new Set<string>();
     const paths = [...acked.keys(), ...removed];

@@ -5,7 +5,8 @@
  * publishes and waits) or from the next request alone (the crash point deletes the alarm, and the
  * test first shows that nothing moves for longer than the alarm's retry delay). No test calls renew().
  *
- * After each recovery: every acknowledged change is in its bin by content, no metadata name and
+ * After each recovery: every acknowledged change is in its bin by content and its receipt reads
+ * `published`, no metadata name and
  * no timestamp version ever had two bodies in R2 (so every rewrite under a reserved version was
  * byte-identical), and fresh unmodified tuf-js and python-tuf clients verify the repository.
  * In the next-request runs, both clients also verify the state left at the crash, before recovery.
