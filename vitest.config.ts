@@ -19,11 +19,17 @@ export default defineConfig({
                 ONLINE_KEY: "0707070707070707070707070707070707070707070707070707070707070707",
                 WEBHOOK_SECRET: "whsec_dHVmLWVkZ2UgdGVzdCB3ZWJob29rIHNlY3JldCAzMmI=",
                 ADMIN_TOKEN: "test-admin-token",
+                UPLOAD_TOKEN: "test-upload-token",
               },
             },
           }),
         ],
-        test: { name: "workers", include: ["test/publisher/**/*.test.ts", "test/http/**/*.test.ts"] },
+        test: {
+          name: "workers",
+          include: ["test/publisher/**/*.test.ts", "test/http/**/*.test.ts"],
+          // Every /api/v1 response fetchWorker sees is validated against the served OpenAPI document.
+          setupFiles: ["test/http/openapi-conformance.setup.ts"],
+        },
       },
       {
         test: {

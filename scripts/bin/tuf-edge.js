@@ -3,5 +3,11 @@
 import { register } from "tsx/esm/api";
 
 register();
+// Piped into head: the reader is gone, which is not an error of ours. Stop quietly, as cat does.
+for (const stream of [process.stdout, process.stderr])
+  stream.on("error", (err) => {
+    if (err.code === "EPIPE") process.exit(process.exitCode ?? 0);
+    throw err;
+  });
 const { main } = await import("../cli/main.ts");
 process.exitCode = await main(process.argv.slice(2));

@@ -4,6 +4,7 @@
  * file and reports.
  */
 import { readFile, rename, writeFile } from "node:fs/promises";
+import { Metadata, TufError } from "../../src/tuf/index.js";
 import { auditLog, type AuditState, type Fetcher } from "./audit-log.js";
 import { parseCommandArgs, plural, required } from "./args.js";
 import type { Command } from "./command.js";
@@ -49,6 +50,13 @@ export const audit: Command = {
       trustedRoot = await readFile(rootFile);
     } catch (err) {
       throw fromFsError(err, rootFile);
+    }
+    try {
+      Metadata.fromBytes("root", trustedRoot);
+    } catch (err) {
+      if (err instanceof TufError)
+        throw new CliError(`${rootFile} is not valid root metadata (${err.message})`, "Pass the root.json you trust, e.g. 1.root.json from the key ceremony");
+      throw err;
     }
     const state = values.state === undefined ? undefined : await readState(values.state);
     const result = await auditLog({ fetch: httpFetcher(url), trustedRoot, state });

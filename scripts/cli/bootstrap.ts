@@ -1,10 +1,11 @@
 /** `tuf-edge bootstrap`: hands the signed ceremony to a new repository, which then publishes every bin-n, snapshot and timestamp. */
-import { CEREMONY_ROLES, listDir, loadFile, loadNewest, pathOf } from "./ceremony.js";
+import { CEREMONY_ROLES, listDir, loadFile, loadNewest, pathOf, type CeremonyFile } from "./ceremony.js";
 import { parseCommandArgs, required } from "./args.js";
 import type { Command } from "./command.js";
 import { CliError } from "./errors.js";
 import { print } from "./output.js";
-import { adminToken, baseUrl, request } from "./remote.js";
+import { adminToken, baseUrl, request, UNAVAILABLE_HINTS, withHints } from "./remote.js";
+import { checkUpload } from "./upload.js";
 
 const USAGE = `usage: tuf-edge bootstrap --url URL --ceremony DIR [--insecure-key-policy]
 
@@ -34,22 +35,33 @@ export const bootstrap: Command = {
     const { values } = parseCommandArgs("bootstrap", args, { url: { type: "string" }, ceremony: { type: "string" }, "insecure-key-policy": { type: "boolean" } });
     const url = baseUrl(required(values.url, "url", "bootstrap"));
     const listing = await listDir(required(values.ceremony, "ceremony", "bootstrap"));
-    const body: Record<string, unknown> = {};
-    for (const role of CEREMONY_ROLES) {
+    for (const role of CEREMONY_ROLES)
       if (listing.versions[role].length === 0)
         throw new CliError(`${listing.dir} has no ${role} metadata`, "Run tuf-edge init and collect the signatures first");
-      body[role] = (await loadNewest(listing, role)).md.toJSON();
-    }
     if (listing.versions.root[0] !== 1)
       throw new CliError(`${listing.dir} has no 1.root.json`, "Bootstrap starts from root version 1");
-    body.root = (await loadFile(pathOf(listing, "root", 1))).md.toJSON();
+    const files = {
+      root: (await loadFile(pathOf(listing, "root", 1))) as CeremonyFile<"root">,
+      targets: (await loadNewest(listing, "targets")) as CeremonyFile<"targets">,
+      bins: (await loadNewest(listing, "bins")) as CeremonyFile<"bins">,
+    };
+    // The same offline checks as upload, so a missing signature is named here, not as a 422.
+    for (const line of await checkUpload(files)) print(line);
+    const body: Record<string, unknown> = { root: files.root.md.toJSON(), targets: files.targets.md.toJSON(), bins: files.bins.md.toJSON() };
     if (values["insecure-key-policy"]) body.insecure_key_policy = true;
     const started = Date.now();
     const { body: result } = await request<{ bins: number; snapshot: number; timestamp: number; published: boolean }>(
       `${url}/api/v1/bootstrap`,
       { method: "POST", headers: { authorization: `Bearer ${adminToken()}`, "content-type": "application/json" }, body: JSON.stringify(body) },
       "Fix the ceremony (tuf-edge status shows what is missing) or the Worker's ONLINE_KEY, then run bootstrap again",
-    );
+    ).catch((err: unknown) => {
+      throw withHints(err, {
+        ...UNAVAILABLE_HINTS(url),
+        "401": "Set TUF_EDGE_ADMIN_TOKEN to the Worker's ADMIN_TOKEN secret (ADMIN_TOKEN in .dev.vars for tuf-edge dev)",
+        already_bootstrapped: `Nothing was changed. Publish later versions with tuf-edge upload --url ${url} FILE...`,
+        unknown_key: "Set the Worker's ONLINE_KEY to the seed of the online key the ceremony's root names (wrangler secret put ONLINE_KEY), then bootstrap again",
+      });
+    });
     print(`bootstrapped ${url}: ${result.bins} bins, snapshot ${result.snapshot}, timestamp ${result.timestamp} (${Date.now() - started} ms)`);
     if (!result.published)
       print(`publishing goes on in the background (it resumes where it stopped); watch ${url}/api/v1/status until last_publish is set`);

@@ -3,9 +3,10 @@ import { readFile } from "node:fs/promises";
 import { digestHex } from "../../src/tuf/index.js";
 import { parseCommandArgs, required } from "./args.js";
 import type { Command } from "./command.js";
-import { CliError, fromFsError } from "./errors.js";
+import { CliError, fromFsError, UsageError } from "./errors.js";
+import { isPublished } from "./published-target.js";
 import { print } from "./output.js";
-import { baseUrl, request, signWebhook, webhookSecret } from "./remote.js";
+import { baseUrl, request, signWebhook, UNAVAILABLE_HINTS, webhookSecret, withHints } from "./remote.js";
 
 const USAGE = `usage: tuf-edge publish --url URL --path PATH --file FILE [--no-wait]
        tuf-edge publish --url URL --remove PATH
@@ -36,9 +37,14 @@ export const publish: Command = {
       "no-wait": { type: "boolean" },
     });
     const url = baseUrl(required(values.url, "url", "publish"));
+    if (values.remove !== undefined && (values.path !== undefined || values.file !== undefined))
+      throw new UsageError("--remove cannot be combined with --path or --file: publish one change per command", "publish");
     let payload: object;
-    if (values.remove !== undefined) payload = { remove: [values.remove] };
-    else {
+    if (values.remove !== undefined) {
+      if (!(await isPublished(url, values.remove)))
+        throw new CliError(`${values.remove} is not published on ${url}, so there is nothing to remove`, "Check the path (tuf-edge publish --remove takes the target path exactly as published); nothing was sent");
+      payload = { remove: [values.remove] };
+    } else {
       const path = required(values.path, "path", "publish");
       const file = required(values.file, "file", "publish");
       let bytes: Uint8Array;
@@ -54,7 +60,7 @@ export const publish: Command = {
     // dropped connection gets the first attempt's receipt and never publishes twice.
     const id = `msg_${crypto.randomUUID()}`;
     const send = async () =>
-      request<{ receipt: string; status: string; bins?: Record<string, number>; timestamp?: number }>(
+      request<{ receipt: string; status: string; bins?: Record<string, number>; timestamp?: number; problem?: string }>(
         `${url}/api/v1/artifacts${values["no-wait"] ? "" : "?wait=true"}`,
         {
           method: "POST",
@@ -62,10 +68,22 @@ export const publish: Command = {
           body,
         },
         "Fix the request as the message says",
-      );
+      ).catch((err: unknown) => {
+        throw withHints(err, {
+          ...UNAVAILABLE_HINTS(url),
+          "401": "The webhook secret does not match: set TUF_EDGE_WEBHOOK_SECRET (or WEBHOOK_SECRET in ./.dev.vars) to the Worker's WEBHOOK_SECRET secret",
+          signature_expired: "This machine's clock is more than 5 minutes off the Worker's; fix the clock and run this again",
+        });
+      });
     const { body: receipt } = await send().catch((e) => (e instanceof CliError && e.what.startsWith("cannot reach") ? send() : Promise.reject(e)));
     if (receipt.status === "published")
       print(`published in timestamp ${receipt.timestamp} (${Object.entries(receipt.bins ?? {}).map(([b, v]) => `${b} v${v}`).join(", ")}); receipt ${receipt.receipt}`);
+    else if (receipt.problem)
+      // Accepted and kept: it publishes once the problem is fixed. Still not what the caller asked for.
+      throw new CliError(
+        `accepted as receipt ${receipt.receipt} but not published: ${receipt.problem}`,
+        `It publishes once that is fixed (GET ${url}/healthz names the problem; GET ${url}/api/v1/receipts/${receipt.receipt} shows when)`,
+      );
     else print(`queued; receipt ${receipt.receipt} (GET ${url}/api/v1/receipts/${receipt.receipt})`);
     return 0;
   },

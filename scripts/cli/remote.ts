@@ -33,6 +33,26 @@ export function baseUrl(raw: string): string {
 
 export { signWebhook } from "../../src/http/auth.js";
 
+/** The HTTP status and error code of a Worker's refusal, as `request` words it. */
+export function refusal(err: CliError): { status: string; code: string | undefined } | undefined {
+  const m = /answered (\d{3})(?: ([a-z_]+))?/.exec(err.what);
+  return m ? { status: m[1]!, code: m[2] } : undefined;
+}
+
+/** Replaces a refusal's "what to do" by the hint for its error code, else for its status. */
+export function withHints(err: unknown, hints: Record<string, string>): unknown {
+  if (!(err instanceof CliError)) return err;
+  const r = refusal(err);
+  const hint = r && ((r.code && hints[r.code]) || hints[r.status]);
+  return hint ? new CliError(err.what, hint, err.exitCode) : err;
+}
+
+/** What to do when the Publisher cannot publish (the same for every command that writes). */
+export const UNAVAILABLE_HINTS = (url: string): Record<string, string> => ({
+  publish_failing: `Nothing new was published. Fix what GET ${url}/healthz names (usually ONLINE_KEY: docs/operations.md section 7), then run this again`,
+  config_invalid: "Nothing was published. Fix the [vars] in wrangler.toml (or the secret) that the message names, deploy, then run this again",
+});
+
 /** Sends a request and returns its JSON, or throws a CliError with the server's error code and message. */
 export async function request<T>(url: string, init: RequestInit, todo: string): Promise<{ status: number; body: T }> {
   let res: Response;

@@ -33,6 +33,7 @@ import {
   checksFor,
   fileName,
   listDir,
+  loadFile,
   loadNewest,
   newestVersion,
   pathOf,
@@ -103,6 +104,7 @@ export const rootRotate: Command = {
     const { values: v } = parseCommandArgs(CMD, args, OPTIONS);
     const rotation = await draftRootRotation(
       {
+        refuseNoOp: v["expires-days"] === undefined,
         dir: required(v.dir, "dir", CMD),
         addRootKeys: v["add-root-key"],
         removeRootKeys: v["remove-root-key"],
@@ -130,6 +132,8 @@ export const rootRotate: Command = {
 /** What to change in root N+1; everything left out stays as root N has it. Key options are paths of .pub files. */
 export interface RotationRequest {
   dir: string;
+  /** Refuse a root N+1 that changes no key (root rotate; renew drafts exactly that on purpose). */
+  refuseNoOp?: boolean;
   addRootKeys?: readonly string[];
   /** keyids or .pub files */
   removeRootKeys?: readonly string[];
@@ -191,7 +195,7 @@ export async function draftRootRotation(request: RotationRequest, command: strin
   // Root keys: remove, then add.
   let rootKeys = keysOf(old, "root");
   for (const spec of request.removeRootKeys ?? []) {
-    const keyid = await keyidOf(spec);
+    const keyid = await keyidOf(spec, ids(rootKeys));
     if (!rootKeys.some((k) => k.keyid === keyid))
       throw new CliError(
         `${keyid} is not a root key of root v${old.version}`,
@@ -228,6 +232,11 @@ export async function draftRootRotation(request: RotationRequest, command: strin
   const oldOnline = keysOf(old, "timestamp")[0];
   const online = onlineChanged ? await readPublicKey(request.onlineKey!) : oldOnline;
   if (!online) throw new CliError(`root v${old.version} has no timestamp key`, "Pass --online-key");
+  if (onlineChanged && online.keyid === oldOnline?.keyid)
+    throw new CliError(
+      `${request.onlineKey} (${online.keyid}) is already the online key of root v${old.version}, so there is nothing to rotate`,
+      "Make a new key with tuf-edge keygen --out DIR/online-N --name online-N and pass its .pub",
+    );
 
   // bins keys live in targets' delegation, not in root; changing them re-issues targets and bins.
   const currentTargets = newestVersion(listing, "targets") === undefined ? undefined : await loadNewest(listing, "targets");
@@ -307,11 +316,24 @@ export async function draftRootRotation(request: RotationRequest, command: strin
     });
   }
 
+  if (request.refuseNoOp && drafts.length === 1 && describeChanges(old, root).every((line) => line.includes(": unchanged")))
+    throw new UsageError(
+      `root v${next} would change no key or threshold of root v${old.version}; pass what to rotate (--add-root-key, --remove-root-key, --targets-key, --bins-key, --online-key or a threshold), or renew root unchanged with tuf-edge renew --dir ${dir} --role root`,
+      command,
+    );
+  // Trusting a key again that an earlier root revoked undoes the revocation: say so before anything is written.
+  const revoked = await revokedKeys(listing, old.version);
+  const revivals = [...rootKeys, ...targetsKeys, online].filter((k) => revoked.has(k.keyid) && !(k.keyid in old.keys));
   for (const draft of drafts)
     if (listing.versions[draft.role].includes(draft.version))
       throw new CliError(`${draft.path} already exists`, "Remove the old draft first if you mean to start the rotation again");
   for (const draft of drafts) await writeMetadata(draft.path, draft.md, "create");
 
+  for (const key of revivals)
+    warn(
+      `KEY ${key.keyid} WAS REVOKED: root v${revoked.get(key.keyid)} dropped it, and root v${next} trusts it again. ` +
+        `If it was dropped because it was compromised, delete the drafts and rotate to a new key (tuf-edge keygen)`,
+    );
   if (rootThreshold < 2) warn("root threshold is 1: one stolen root key can take over this repository");
   if (targetsChanged && !request.binsKeys && binsWereTargetsKeys)
     warn("bins is still delegated to the old targets keys; pass --bins-key as well if those holders should no longer sign bins");
@@ -347,9 +369,32 @@ function withBinsKeys(delegations: Delegations, keys: readonly Key[], threshold:
 }
 
 /** A keyid given directly, or read from a .pub file. */
-async function keyidOf(spec: string): Promise<string> {
+/** A full keyid, a .pub file, or a short keyid as the CLI prints them ("5a85..." or "5a85"), if it names one candidate. */
+async function keyidOf(spec: string, candidates: readonly string[]): Promise<string> {
   if (/^[0-9a-f]{64}$/.test(spec)) return spec;
+  const short = /^([0-9a-f]{4,63})(?:\.\.\.|…)?$/.exec(spec)?.[1];
+  if (short) {
+    const matches = candidates.filter((id) => id.startsWith(short));
+    if (matches.length === 1) return matches[0]!;
+    throw new CliError(
+      matches.length === 0 ? `no root key starts with ${short}` : `${short} is the start of ${matches.length} root keys (${matches.join(", ")})`,
+      `Pass more of the keyid, the full keyid, or the key's .pub file; the root keys are ${candidates.join(", ")}`,
+    );
+  }
   return (await readPublicKey(spec)).keyid;
+}
+
+/** Keys an earlier root listed and a later one dropped (revoked), by keyid: the first root version that dropped each. */
+async function revokedKeys(listing: CeremonyDir, upTo: number): Promise<Map<string, number>> {
+  const revoked = new Map<string, number>();
+  let previous: Root | undefined;
+  for (const version of [...listing.versions.root].sort((a, b) => a - b).filter((v) => v <= upTo)) {
+    const root = (await loadFile(pathOf(listing, "root", version))).md.signed as Root;
+    if (previous) for (const id of Object.keys(previous.keys)) if (!(id in root.keys) && !revoked.has(id)) revoked.set(id, version);
+    for (const id of Object.keys(root.keys)) revoked.delete(id);
+    previous = root;
+  }
+  return revoked;
 }
 
 /** Clients can only walk to N+1 through a root N they accept: N must be complete first. */

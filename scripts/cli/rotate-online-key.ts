@@ -17,7 +17,9 @@
 import { existsSync } from "node:fs";
 import { basename } from "node:path";
 import { intOption, MAX_DAYS, parseCommandArgs, required } from "./args.js";
-import { fileName } from "./ceremony.js";
+import { fileName, listDir, loadNewest } from "./ceremony.js";
+import { CliError } from "./errors.js";
+import type { Root } from "../../src/tuf/index.js";
 import type { Command } from "./command.js";
 import { keyPairPaths, readPublicKey } from "./keyfile.js";
 import { print } from "./output.js";
@@ -68,6 +70,13 @@ export const rotateOnlineKey: Command = {
       bins: intOption(v["bins-expires-days"], "bins-expires-days", CMD, MAX_DAYS),
     };
     const newKey = await readPublicKey(newKeyPath);
+    const listing = await listDir(dir);
+    const current = (await loadNewest(listing, "root")).md.signed as Root;
+    if (current.roles.timestamp.keyids.includes(newKey.keyid))
+      throw new CliError(
+        `${newKeyPath} (${newKey.keyid}) is already the online key of root v${current.version}, so there is nothing to rotate`,
+        "Make a new key with tuf-edge keygen --out DIR/online-N --name online-N and pass its .pub as --new-key",
+      );
     const rotation = await draftRootRotation({ dir, onlineKey: newKeyPath, days }, CMD);
     const oldKeyid = rotation.previous.roles.timestamp.keyids.join(", ");
     const files = rotation.drafts.map((d) => d.path);

@@ -139,7 +139,7 @@ async function inspect(listing: CeremonyDir, role: CeremonyRole, version: number
     // TUF spec 5.3.10 / 5.4.4: clients reject expired metadata; an older root may be expired, as clients only check the newest.
     if (isNewest && file.md.signed.isExpired(now)) {
       row.state = "EXPIRED";
-      row.notes.push(`expired at ${formatExpires(expires)}; draft a new version`);
+      row.notes.push(`expired at ${formatExpires(expires)}; draft a new version with tuf-edge renew --dir ${listing.dir} --role ${role}`);
     } else if (verified) row.state = "COMPLETE";
   } catch (err) {
     row.notes.push(errorText(err));

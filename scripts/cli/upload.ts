@@ -40,7 +40,7 @@ import {
 import type { Command } from "./command.js";
 import { CliError, UsageError } from "./errors.js";
 import { print } from "./output.js";
-import { adminToken, baseUrl, request } from "./remote.js";
+import { adminToken, baseUrl, request, UNAVAILABLE_HINTS, withHints } from "./remote.js";
 
 const CMD = "upload";
 
@@ -111,6 +111,7 @@ export const upload: Command = {
       print(`dry run: would upload ${what} (${JSON.stringify(body).length} bytes) to POST ${url ?? "URL"}/api/v1/metadata; nothing was sent`);
       return 0;
     }
+    await requireNewer(url, uploaded);
     const endpoint = `${url}/api/v1/metadata`;
     let result: PublishedBody;
     try {
@@ -120,7 +121,7 @@ export const upload: Command = {
         "Nothing was published; fix the files as the message says and upload again",
       ));
     } catch (err) {
-      throw err instanceof CliError ? withServerHint(err, url) : err;
+      throw withServerHint(err as CliError, url);
     }
     const now = result.roles;
     print(
@@ -239,17 +240,34 @@ async function newestBeside(beside: CeremonyFile | undefined, role: CeremonyRole
 }
 
 /** The Worker's 4xx, with what to do about its code. */
-function withServerHint(err: CliError, url: string): CliError {
-  const code = /answered (\d{3}) ([a-z_]+)/.exec(err.what);
-  const hints: Record<string, string> = {
-    "401": "Set TUF_EDGE_ADMIN_TOKEN to the Worker's ADMIN_TOKEN secret",
+function withServerHint(err: CliError, url: string): unknown {
+  return withHints(err, {
+    ...UNAVAILABLE_HINTS(url),
+    "401": "Set TUF_EDGE_ADMIN_TOKEN to the Worker's ADMIN_TOKEN secret (ADMIN_TOKEN in .dev.vars for tuf-edge dev)",
     not_bootstrapped: "Bootstrap the repository first with tuf-edge bootstrap",
     threshold: "Nothing was published. Collect the missing signatures with tuf-edge sign (tuf-edge status DIR shows who is missing) and upload again",
     rollback: `Nothing was published. Upload exactly the next version of each role; GET ${url}/api/v1/status shows the published versions`,
     expired: "Nothing was published. Draft the role again with a fresh expiry and collect the signatures",
     unknown_key: "Nothing was published. Put the new online key's seed on the Worker first (npx wrangler secret put ONLINE_KEY_NEXT), and upload the root and bins that name it together",
     malformed: "Nothing was published. Draft the file again with tuf-edge renew, root rotate or rotate-online-key; the bin layout (bit_length, name_prefix) can't change",
-  };
-  const hint = code ? (hints[code[2]!] ?? hints[code[1]!]) : undefined;
-  return hint ? new CliError(err.what, hint, err.exitCode) : err;
+  });
+}
+
+/** Refuses, before sending, a file whose version is not above the published one (the Worker would only say why less clearly). */
+async function requireNewer(url: string, uploaded: readonly CeremonyFile[]): Promise<void> {
+  let published: Record<string, { version: number }> | undefined;
+  try {
+    const res = await fetch(`${url}/api/v1/status`);
+    if (res.ok) published = ((await res.json()) as { roles?: Record<string, { version: number }> }).roles;
+  } catch {
+    return; // request() below names an unreachable Worker
+  }
+  for (const file of uploaded) {
+    const current = published?.[file.role]?.version;
+    if (current !== undefined && file.version <= current)
+      throw new CliError(
+        `${file.path} is ${file.role} v${file.version}, ${file.version < current ? "older than" : "the same version as"} published ${file.role} v${current}`,
+        `Nothing was sent. Draft ${file.role} v${current + 1} (tuf-edge renew --dir DIR --role ${file.role}, or a rotation), sign it, and upload that`,
+      );
+  }
 }

@@ -10,7 +10,7 @@ import { formatExpires, Metadata, TufError, type Root, type Signed } from "../..
 import { parseCommandArgs, plural, referenceTime, required, timeLeft } from "./args.js";
 import { httpFetcher } from "./client-io.js";
 import type { Command } from "./command.js";
-import { CliError, fromFsError } from "./errors.js";
+import { CliError, fromFsError, UsageError } from "./errors.js";
 import { print, table } from "./output.js";
 import { baseUrl } from "./remote.js";
 const USAGE = `usage: tuf-edge verify --url URL --root FILE
@@ -59,6 +59,8 @@ export const verify: Command = {
   async run(args) {
     const { values } = parseCommandArgs("verify", args, { url: { type: "string" }, root: { type: "string" } });
     const url = baseUrl(required(values.url, "url", "verify"));
+    if (/\/metadata$/.test(url))
+      throw new UsageError(`--url ${url} ends in /metadata, but --url is the Worker's base URL (metadata is read from URL/metadata/)`, "verify");
     const rootFile = required(values.root, "root", "verify");
     const { root: trustedRoot, bytes: rootBytes } = await loadRoot(rootFile);
     const now = referenceTime();
@@ -77,7 +79,14 @@ export const verify: Command = {
         },
       });
     } catch (err) {
-      if (err instanceof UpdateError) throw new CliError(`${url}: ${err.message}`, HINTS[err.code]);
+      if (err instanceof UpdateError) {
+        if (await isOtherRoot(url, trustedRoot))
+          throw new CliError(
+            `${rootFile} is not this repository's root: ${url}/metadata/${trustedRoot.signed.version}.root.json differs from it (${err.message})`,
+            `Pass the root this repository was bootstrapped with (1.root.json of its ceremony) as --root`,
+          );
+        throw new CliError(`${url}: ${err.message}`, HINTS[err.code]);
+      }
       throw err;
     }
     const state = { root: trusted.rootMetadata, timestamp: { signed: trusted.timestamp! }, snapshot: { signed: trusted.snapshot! }, targets: all };
@@ -119,6 +128,19 @@ async function loadRoot(path: string): Promise<{ root: Metadata<Root>; bytes: Ui
     if (err instanceof TufError)
       throw new CliError(`${path} is not valid root metadata (${err.message})`, "Pass the root.json you trust, e.g. 1.root.json from the key ceremony");
     throw err;
+  }
+}
+
+/** True when the repository publishes a different root at the trusted root's version (root versions are never deleted). */
+async function isOtherRoot(url: string, trusted: Metadata<Root>): Promise<boolean> {
+  const served = await httpFetcher().fetch(`${url}/metadata/${trusted.signed.version}.root.json`, 512_000).catch(() => undefined);
+  if (!served) return false;
+  const ours = trusted.toBytes();
+  try {
+    const theirs = Metadata.fromBytes("root", served).toBytes();
+    return theirs.length !== ours.length || theirs.some((b, i) => b !== ours[i]);
+  } catch {
+    return true;
   }
 }
 

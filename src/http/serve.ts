@@ -1,16 +1,12 @@
 /** Serving R2 objects to TUF clients: ETags, conditional GETs, cache lifetimes and compression. */
 import type { Context } from "hono";
+import { COMPRESS_MIN_BYTES, decodedBody, LENGTH_FIELD } from "../publisher/at-rest.js";
 import { errorResponse } from "./errors.js";
 import { keyBytes, R2_MAX_KEY_BYTES } from "../publisher/r2-keys.js";
 
 /** Versioned and hash-prefixed names never change content (TUF spec 6.2.1), so caches may keep them forever. */
 export const IMMUTABLE = "public, max-age=31536000, immutable";
 
-/**
- * Metadata smaller than this goes out as is: compressing it saves a few
- * hundred bytes at most, which is not worth the CPU on every request.
- */
-export const COMPRESS_MIN_BYTES = 1024;
 
 /** The content codings the runtime can apply, best first. */
 const CODINGS = ["br", "gzip"] as const;
@@ -46,10 +42,19 @@ export async function serveObject(
   // touched: they are served byte for byte as hosted. Cloudflare's front line
   // (and Miniflare's entry worker, which emulates it) re-negotiates against
   // the client's own Accept-Encoding, so this choice is never wider than the client's.
+  // Metadata of COMPRESS_MIN_BYTES or more is stored gzip-compressed (src/publisher/at-rest.ts): a client
+  // that accepts gzip gets the stored bytes as they are; any other gets them decoded, and re-encoded
+  // by the runtime if it accepts br.
+  const stored = object.httpMetadata?.contentEncoding === "gzip" ? "gzip" : undefined;
   let coding: Coding | undefined;
+  let asStored = false;
   if (isJSON(contentType)) {
     headers.set("vary", "accept-encoding");
-    if (object.size >= COMPRESS_MIN_BYTES) coding = negotiate(clientAcceptEncoding(c.req.raw));
+    const accept = clientAcceptEncoding(c.req.raw);
+    if (stored && accepts(accept, stored)) {
+      coding = stored;
+      asStored = true;
+    } else if (stored || object.size >= COMPRESS_MIN_BYTES) coding = negotiate(accept);
   }
   if (coding !== undefined) {
     headers.set("content-encoding", coding);
@@ -57,9 +62,16 @@ export async function serveObject(
     headers.set("etag", `W/${object.httpEtag}`);
   }
   if (!("body" in object)) return new Response(null, { status: 304, headers });
-  // The encoded length is known only once the runtime has compressed the body.
-  if (coding === undefined) headers.set("content-length", String(object.size));
-  return new Response(c.req.method === "HEAD" ? null : object.body, { headers });
+  const uncompressedLength = stored ? object.customMetadata?.[LENGTH_FIELD] : String(object.size);
+  if (asStored) headers.set("content-length", String(object.size));
+  // Otherwise the encoded length is known only once the runtime has compressed the body.
+  else if (coding === undefined && uncompressedLength !== undefined) headers.set("content-length", uncompressedLength);
+  let body: ReadableStream | null = c.req.method === "HEAD" ? null : asStored || !stored ? object.body : decodedBody(object);
+  // A decoded stream has no length the runtime knows; FixedLengthStream keeps the Content-Length on the wire.
+  if (body && stored && !asStored && coding === undefined && uncompressedLength !== undefined)
+    body = body.pipeThrough(new FixedLengthStream(Number(uncompressedLength)));
+  // "manual": the body already is in the coding the headers name; the runtime must not encode it again.
+  return new Response(body, { headers, ...(asStored ? { encodeBody: "manual" as const } : {}) });
 }
 
 function isJSON(contentType: string): boolean {
@@ -78,8 +90,17 @@ function clientAcceptEncoding(request: Request): string | undefined {
 
 /** The best coding that `Accept-Encoding` names with q > 0, or undefined for identity (`*` alone does not opt in, as with most servers). */
 export function negotiate(acceptEncoding: string | undefined): Coding | undefined {
-  if (!acceptEncoding) return undefined;
+  const q = weights(acceptEncoding);
+  return CODINGS.find((coding) => (q.get(coding) ?? 0) > 0);
+}
+
+function accepts(acceptEncoding: string | undefined, coding: Coding): boolean {
+  return (weights(acceptEncoding).get(coding) ?? 0) > 0;
+}
+
+function weights(acceptEncoding: string | undefined): Map<string, number> {
   const q = new Map<string, number>();
+  if (!acceptEncoding) return q;
   for (const part of acceptEncoding.split(",")) {
     const [name, ...params] = part.trim().toLowerCase().split(";");
     if (!name) continue;
@@ -90,5 +111,5 @@ export function negotiate(acceptEncoding: string | undefined): Coding | undefine
     }
     q.set(name.trim(), Number.isFinite(weight) ? weight : 0);
   }
-  return CODINGS.find((coding) => (q.get(coding) ?? 0) > 0);
+  return q;
 }

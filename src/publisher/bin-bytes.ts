@@ -20,11 +20,18 @@ export type ListedRow = {
   custom: string | null;
 };
 
+/** One row's `"path":{…}` in bin-n's `targets`. */
+export const entryText = (r: ListedRow): string =>
+  `${JSON.stringify(r.path)}:{${r.custom === null ? "" : `"custom":${r.custom},`}"hashes":${r.hashes},"length":${r.length}}`;
+
+/** Canonical text of validated hashes (hex values only): the keys sorted, nothing to escape. */
+export function hashesText(hashes: Readonly<Record<string, string>>): string {
+  return JSON.stringify(Object.fromEntries(Object.entries(hashes).sort(([a], [b]) => (a < b ? -1 : 1))));
+}
+
 /** `rows` sorted by path (UTF-16 order, which is UTF-8 byte order below U+D800, the paths validatePath allows). */
 export function binSignedBytes(version: number, expires: Date, rows: readonly ListedRow[]): Uint8Array {
-  const entries = rows.map(
-    (r) => `${JSON.stringify(r.path)}:{${r.custom === null ? "" : `"custom":${r.custom},`}"hashes":${r.hashes},"length":${r.length}}`,
-  );
+  const entries = rows.map(entryText);
   return utf8(
     `{"_type":"targets","expires":"${formatExpires(expires)}","spec_version":"${SPEC_VERSION}","targets":{${entries.join(",")}},"version":${version}}`,
   );

@@ -8,6 +8,7 @@
  * every file again before writing it.
  */
 import { canonicalString, type JSONObject } from "../tuf/index.js";
+import { entryText, hashesText, type ListedRow } from "./bin-bytes.js";
 
 export const CLIENT_MAX_BYTES = { timestamp: 16_384, snapshot: 2_000_000, targets: 5_000_000 } as const;
 
@@ -22,8 +23,14 @@ export const BIN_ENVELOPE_BYTES = 1_024;
 
 /** The bytes one entry adds to a bin-n's `targets`: `"path":{"custom":…,"hashes":{…},"length":N}` and its comma. */
 export function entryBytes(path: string, length: number, hashes: Readonly<Record<string, string>>, custom?: JSONObject): number {
-  const text = canonicalString({ [path]: custom === undefined ? { length, hashes } : { custom, length, hashes } });
-  return new TextEncoder().encode(text).length - 1; // minus the braces, plus the comma
+  return rowBytes({ path, length, hashes: hashesText(hashes), custom: custom === undefined ? null : canonicalString(custom) });
+}
+
+/** entryBytes of a row whose hashes and custom are already canonical text. */
+export function rowBytes(row: ListedRow): number {
+  const text = entryText(row);
+  // eslint-disable-next-line no-control-regex
+  return (/^[\x00-\x7f]*$/.test(text) ? text.length : new TextEncoder().encode(text).length) + 1;
 }
 
 export class RoleTooLarge extends Error {

@@ -16,14 +16,19 @@ export class ImmutableConflict extends Error {
   }
 }
 
-/** Returns true when this call created the object, false when it already held the same bytes. */
-export async function putCreateOnly(bucket: R2Bucket, key: string, bytes: Uint8Array, options: R2PutOptions = {}): Promise<boolean> {
+/**
+ * Returns true when this call created the object, false when it already held the same content.
+ * `content` is what the stored bytes decode to (they may be gzip-compressed at rest, at-rest.ts);
+ * two objects are the same file when their content is, whatever the compressor wrote.
+ */
+export async function putCreateOnly(bucket: R2Bucket, key: string, bytes: Uint8Array, options: R2PutOptions = {}, content: Uint8Array = bytes): Promise<boolean> {
   const created = await bucket.put(key, bytes, { ...options, onlyIf: { etagDoesNotMatch: "*" } });
   if (created !== null) return true;
   const existing = await bucket.get(key);
   // Deleted between the two calls (retention of an orphan): write it now, still create-only.
-  if (existing === null) return putCreateOnly(bucket, key, bytes, options);
-  if (sameBytes(new Uint8Array(await existing.arrayBuffer()), bytes)) return false;
+  if (existing === null) return putCreateOnly(bucket, key, bytes, options, content);
+  const body = existing.httpMetadata?.contentEncoding === "gzip" ? existing.body.pipeThrough(new DecompressionStream("gzip")) : existing.body;
+  if (sameBytes(new Uint8Array(await new Response(body).arrayBuffer()), content)) return false;
   console.error(JSON.stringify({ event: "immutable_conflict", key }));
   throw new ImmutableConflict(key);
 }

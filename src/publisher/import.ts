@@ -11,7 +11,8 @@
  */
 import { binTargetsChanged } from "./bin-sizes.js";
 import { canonicalString, type SuccinctRoles } from "../tuf/index.js";
-import { assertWithinClientLimit, BIN_ENVELOPE_BYTES, entryBytes } from "./client-limits.js";
+import { hashesText } from "./bin-bytes.js";
+import { assertWithinClientLimit, BIN_ENVELOPE_BYTES, rowBytes } from "./client-limits.js";
 import type { ImportChunk, ImportChunkResult, ImportView } from "./types.js";
 
 export class ImportConflict extends Error {
@@ -61,34 +62,33 @@ export function stageChunk(sql: SqlStorage, succinct: SuccinctRoles, chunk: Impo
   let unchanged = 0;
   for (const { line, change } of chunk.entries) {
     const bin = succinct.binIndexFor(change.path);
-    const prior = sql
-      .exec<{ length: number; hashes: string; custom: string | null }>("SELECT length, hashes, custom FROM artifacts WHERE bin = ? AND path = ?", bin, change.path)
-      .toArray()[0];
-    if (prior) {
-      const same =
-        prior.length === change.length &&
-        canonicalString(JSON.parse(prior.hashes)) === canonicalString(change.hashes) &&
-        (prior.custom === null ? change.custom === undefined : change.custom !== undefined && canonicalString(JSON.parse(prior.custom)) === canonicalString(change.custom));
-      if (same) unchanged++;
-      else if (chunk.onConflict === "skip") skipped.push({ line, path: change.path });
-      else throw new ImportConflict(line, change.path);
+    const row = { path: change.path, length: change.length, hashes: hashesText(change.hashes), custom: change.custom === undefined ? null : canonicalString(change.custom) };
+    const size = rowBytes(row);
+    // New paths are the common case: one statement for them, a look-up only when the path is listed.
+    const inserted = sql.exec(
+      "INSERT INTO artifacts (bin, path, length, hashes, custom, size) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (bin, path) DO NOTHING",
+      bin,
+      row.path,
+      row.length,
+      row.hashes,
+      row.custom,
+      size,
+    ).rowsWritten;
+    if (inserted > 0) {
+      const listed = binBytes.get(bin) ?? { bytes: 0, targets: 0 };
+      listed.bytes += size;
+      listed.targets += 1;
+      binBytes.set(bin, listed);
+      added++;
       continue;
     }
-    const size = entryBytes(change.path, change.length, change.hashes, change.custom);
-    sql.exec(
-      "INSERT INTO artifacts (bin, path, length, hashes, custom, size) VALUES (?, ?, ?, ?, ?, ?)",
-      bin,
-      change.path,
-      change.length,
-      canonicalString(change.hashes),
-      change.custom === undefined ? null : canonicalString(change.custom),
-      size,
-    );
-    const listed = binBytes.get(bin) ?? { bytes: 0, targets: 0 };
-    listed.bytes += size;
-    listed.targets += 1;
-    binBytes.set(bin, listed);
-    added++;
+    const prior = sql
+      .exec<{ length: number; hashes: string; custom: string | null }>("SELECT length, hashes, custom FROM artifacts WHERE bin = ? AND path = ?", bin, change.path)
+      .one();
+    // Stored hashes and custom are canonical text (webhook and import alike), so text equality is equality.
+    if (prior.length === row.length && prior.hashes === row.hashes && prior.custom === row.custom) unchanged++;
+    else if (chunk.onConflict === "skip") skipped.push({ line, path: change.path });
+    else throw new ImportConflict(line, change.path);
   }
   for (const [bin, listed] of binBytes) {
     const { bytes } = sql

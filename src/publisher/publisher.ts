@@ -50,12 +50,12 @@ import { settingsFromEnv, type Settings } from "./config.js";
 import { crashPoint } from "./crash-point.js";
 import { healthProblems } from "./health.js";
 import { PublishState } from "./publish-state.js";
-import { binSignedBytes, type ListedRow } from "./bin-bytes.js";
+import { putMetadata } from "./at-rest.js";
+import { binSignedBytes, hashesText, type ListedRow } from "./bin-bytes.js";
 import { importView, ImportConflict, requestPublish, stageChunk, takeStaged } from "./import.js";
 import { migrate } from "./schema.js";
 import { migratePythonIndex, PythonIndex, type FileCheck, type IndexChange, type PythonReleaseInput, type PythonUploadInput } from "./python-index.js";
 import { SnapshotBytes } from "./snapshot-bytes.js";
-import { putCreateOnly } from "./create-only.js";
 import { r2Keys, type R2Keys } from "./r2-keys.js";
 import { readRepository, type RecoveredRepository } from "./recover.js";
 import { SigningLog, type LogPage } from "./signing-log.js";
@@ -108,6 +108,12 @@ const TIMESTAMP_PUT_ATTEMPTS = 3;
 const RECENT_PUBLISHES = 10;
 /** Bin-n files written between two progress records of a publish. */
 const WRITE_CHUNK = 1_024;
+/**
+ * Bin-n files signed and written between two pauses on a timer. While a publish
+ * has work ready, the event loop never waits for new I/O, so requests that
+ * arrive meanwhile (health, status) would wait for the whole publish.
+ */
+const YIELD_EVERY = 256;
 
 interface PublishPlan {
   timestampVersion: number;
@@ -204,7 +210,7 @@ export class Publisher extends DurableObject<Env> {
       this.audit(now, "bootstrap", { root: 1, bins: n, bit_length: succinct.bitLength, insecure_key_policy: !!input.insecureKeyPolicy });
     });
     // If the process dies mid-publish, the alarm is what resumes the reservation.
-    await this.ctx.storage.setAlarm(Date.now() + RETRY_MS);
+    await this.ctx.storage.setAlarm(now + RETRY_MS);
     this.forgetCaches();
     const published = await this.drain(clockAt(at)).then(
       (r) => r.status !== "unfinished",
@@ -485,7 +491,7 @@ export class Publisher extends DurableObject<Env> {
         this.audit(now, "offline_roles", Object.fromEntries(changed.map((r) => [r, update[r]!.signed.version])));
         return planned;
       });
-      await this.ctx.storage.setAlarm(Date.now() + RETRY_MS);
+      await this.ctx.storage.setAlarm(now + RETRY_MS);
       this.forgetCaches();
       const published = await this.finishPendingPlan().then(
         () => true,
@@ -640,7 +646,7 @@ export class Publisher extends DurableObject<Env> {
     const plan = pending ?? this.begin(now, renewDue);
     if (!plan) return { status: "unchanged" };
     // A renewal from the cron has no alarm set yet; a crash must not wait for the next cron run.
-    if (!pending) await this.ctx.storage.setAlarm(Date.now() + RETRY_MS);
+    if (!pending) await this.ctx.storage.setAlarm(now + RETRY_MS);
     await this.write(plan);
     await this.commit(plan, pending !== undefined);
     return { status: "published", timestamp: plan.timestampVersion, snapshot: plan.snapshotVersion };
@@ -783,8 +789,8 @@ export class Publisher extends DurableObject<Env> {
     const meta = { version: String(plan.timestampVersion), expires: String(this.roleRow("timestamp").expires) };
     for (let attempt = 1; ; attempt++) {
       try {
-        // The one mutable name: a plain put.
-        await bucket.put(this.keys.timestamp, timestampBytes, { httpMetadata: { contentType: "application/json" }, customMetadata: meta });
+        // The one mutable name.
+        await putMetadata(bucket, this.keys.timestamp, timestampBytes, { createOnly: false, customMetadata: meta });
         this.signingLog.stage(plan.timestampVersion, [loggedFile("timestamp", plan.timestampVersion, timestampBytes, signers)]);
         break;
       } catch (e) {
@@ -818,12 +824,16 @@ export class Publisher extends DurableObject<Env> {
     for (let start = done; start < plan.bins.length; start += WRITE_CHUNK) {
       const chunk = plan.bins.slice(start, start + WRITE_CHUNK);
       const written: LoggedFile[] = [];
-      await mapLimit(chunk, PUT_CONCURRENCY, async ([idx, version]) => {
-        const bytes = await this.signBin(idx, version, signers);
-        await putJSON(this.env.BUCKET, this.keys.versioned(succinct.roleName(idx), version), bytes);
-        written.push(loggedFile(succinct.roleName(idx), version, bytes, signers));
-        await crashPoint(this.env, this.ctx.storage, "bins-partial");
-      });
+      // Yield between parts, so health and status answer during a long publish.
+      for (let part = 0; part < chunk.length; part += YIELD_EVERY) {
+        await mapLimit(chunk.slice(part, part + YIELD_EVERY), PUT_CONCURRENCY, async ([idx, version]) => {
+          const bytes = await this.signBin(idx, version, signers);
+          await putJSON(this.env.BUCKET, this.keys.versioned(succinct.roleName(idx), version), bytes);
+          written.push(loggedFile(succinct.roleName(idx), version, bytes, signers));
+          await crashPoint(this.env, this.ctx.storage, "bins-partial");
+        });
+        await new Promise((resolve) => setTimeout(resolve, 0));
+      }
       this.signingLog.stage(plan.timestampVersion, written);
       this.sql.exec("UPDATE publishes SET bins_written = ? WHERE timestamp_version = ?", start + chunk.length, plan.timestampVersion);
       if (start + chunk.length < plan.bins.length && Date.now() - this.budgetFrom > WRITE_BUDGET_MS) throw new Unfinished();
@@ -1009,7 +1019,7 @@ export class Publisher extends DurableObject<Env> {
       change.path,
       bin,
       change.length,
-      canonicalString(change.hashes), // canonical text: bin-bytes.ts embeds it as is
+      hashesText(change.hashes), // canonical text: bin-bytes.ts embeds it as is
       change.custom === undefined ? null : canonicalString(change.custom),
       size,
     );
@@ -1199,7 +1209,7 @@ function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
 
 /** Versioned metadata: create-only, so no storage accident can give a published version other bytes. */
 async function putJSON(bucket: R2Bucket, key: string, bytes: Uint8Array): Promise<void> {
-  await putCreateOnly(bucket, key, bytes, { httpMetadata: { contentType: "application/json" } });
+  await putMetadata(bucket, key, bytes, { createOnly: true });
 }
 
 /** Deletes `keys` in one call; if R2 refuses the batch, one by one. Returns the keys that could not be deleted. */

@@ -5,6 +5,7 @@
  * checkRepository) and its highest versions are found by listing, so the
  * Publisher can continue strictly above every version any cache may hold.
  */
+import { readMetadata } from "./at-rest.js";
 import { Metadata, TufError, type JSONObject, type Root, type Snapshot, type Targets, type Timestamp } from "../tuf/index.js";
 import { checkRepository } from "../tuf/repository-check.js";
 import type { R2Keys } from "./r2-keys.js";
@@ -40,9 +41,8 @@ export interface RecoveredRepository {
 export async function readRepository(bucket: R2Bucket, keys: R2Keys, onlineExpiryMs: number): Promise<RecoveredRepository> {
   const files = new Map<string, Uint8Array>();
   const fetch = async (name: string): Promise<Uint8Array | undefined> => {
-    const object = await bucket.get(keys.metadata(name));
-    if (object === null) return undefined;
-    const bytes = new Uint8Array(await object.arrayBuffer());
+    const bytes = await readMetadata(bucket, keys.metadata(name));
+    if (bytes === undefined) return undefined;
     files.set(name, bytes);
     return bytes;
   };

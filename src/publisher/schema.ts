@@ -4,6 +4,7 @@
  * PRAGMA user_version); they run once, in order, under blockConcurrencyWhile.
  */
 import { canonicalString } from "../tuf/index.js";
+import { hashesText } from "./bin-bytes.js";
 import { entryBytes } from "./client-limits.js";
 
 type Migration = string | ((sql: SqlStorage) => void);
@@ -122,14 +123,14 @@ const MIGRATIONS: readonly Migration[] = [
       const size = entryBytes(row.path, row.length, JSON.parse(row.hashes), row.custom === null ? undefined : JSON.parse(row.custom));
       // Stored as canonical text from now on (bin-bytes.ts embeds it as is).
       const custom = row.custom === null ? null : canonicalString(JSON.parse(row.custom));
-      sql.exec("INSERT INTO artifacts_v2 (bin, path, length, hashes, custom, size) VALUES (?, ?, ?, ?, ?, ?)", row.bin, row.path, row.length, canonicalString(JSON.parse(row.hashes)), custom, size);
+      sql.exec("INSERT INTO artifacts_v2 (bin, path, length, hashes, custom, size) VALUES (?, ?, ?, ?, ?, ?)", row.bin, row.path, row.length, hashesText(JSON.parse(row.hashes)), custom, size);
       sql.exec("UPDATE bins SET bytes = bytes + ? WHERE idx = ?", size, row.bin);
       sql.exec("UPDATE counters SET value = value + 1 WHERE name = 'artifacts'");
     }
     for (const row of sql.exec<{ seq: number; path: string; length: number; hashes: string; custom: string | null }>("SELECT * FROM queue WHERE op = 'add'").toArray()) {
       const size = entryBytes(row.path, row.length, JSON.parse(row.hashes), row.custom === null ? undefined : JSON.parse(row.custom));
       const custom = row.custom === null ? null : canonicalString(JSON.parse(row.custom));
-      sql.exec("UPDATE queue SET size = ?, hashes = ?, custom = ? WHERE seq = ?", size, canonicalString(JSON.parse(row.hashes)), custom, row.seq);
+      sql.exec("UPDATE queue SET size = ?, hashes = ?, custom = ? WHERE seq = ?", size, hashesText(JSON.parse(row.hashes)), custom, row.seq);
     }
     sql.exec("UPDATE bins SET queued_bytes = (SELECT COALESCE(SUM(size), 0) FROM queue WHERE queue.bin = bins.idx AND op = 'add')");
     sql.exec("DROP TABLE artifacts");

@@ -59,7 +59,8 @@ export function escapeHtml(text: string): string {
 }
 
 export function projectPageHtml(project: Project): string {
-  const name = escapeHtml(project.name);
+  // As on PyPI, and as the JSON's "name": the normalized name.
+  const name = escapeHtml(normalizeName(project.name));
   const links = byFilename(project.files).map((f) => {
     let attrs = `href="${escapeHtml(`${fileUrl(project.name, f)}#sha256=${f.sha256}`)}"`;
     if (f.requiresPython !== undefined) attrs += ` data-requires-python="${escapeHtml(f.requiresPython)}"`;

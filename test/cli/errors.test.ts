@@ -80,7 +80,7 @@ const cases: Case[] = [
     name: "root N > 1 without root N-1 beside it",
     setup: async () => {
       await completeCeremony(ctx.dir, ctx.c);
-      await ok("root", "rotate", "--dir", ctx.dir);
+      await ok("renew", "--dir", ctx.dir, "--role", "root");
       const other = join(ctx.tmp.path, "other");
       await mkdir(other);
       await copyFile(join(ctx.dir, "2.root.json"), join(other, "2.root.json"));

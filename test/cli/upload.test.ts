@@ -181,18 +181,24 @@ describe("tuf-edge upload against a local Worker", () => {
     expect(Metadata.fromBytes("targets", new Uint8Array(await served.arrayBuffer())).signed.version).toBe(2);
   }, 60_000);
 
-  it("turns the Worker's refusal into one line with what to do: the same version again is a rollback", async () => {
-    const result = await run("upload", "--url", worker.url, file("2.targets.json"));
-    expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(ONE_LINE_ERROR);
-    expect(result.stderr).toContain(`${worker.url}/api/v1/metadata answered 422 rollback:`);
-    expect(result.stderr).toContain("Upload exactly the next version of each role");
+  it("refuses the same version again, or an older one, before sending, and names the next version to draft", async () => {
+    const same = await run("upload", "--url", worker.url, file("2.targets.json"));
+    expect(same.code).toBe(1);
+    expect(same.stderr).toMatch(ONE_LINE_ERROR);
+    expect(same.stderr).toContain(`${file("2.targets.json")} is targets v2, the same version as published targets v2. Nothing was sent. Draft targets v3 (tuf-edge renew --dir DIR --role targets`);
+    const older = await run("upload", "--url", worker.url, file("1.targets.json"));
+    expect(older.code).toBe(1);
+    expect(older.stderr).toMatch(ONE_LINE_ERROR);
+    expect(older.stderr).toContain(`${file("1.targets.json")} is targets v1, older than published targets v2. Nothing was sent. Draft targets v3`);
+    expect(older.stderr).not.toContain("signatures");
   }, 60_000);
 
   it("says which token to set on a 401", async () => {
+    await ok("renew", "--dir", ctx.dir, "--role", "targets");
+    await signAll(file("3.targets.json"), ctx.c.targets);
     vi.stubEnv("TUF_EDGE_ADMIN_TOKEN", "wrong");
     try {
-      const result = await run("upload", "--url", worker.url, file("2.targets.json"));
+      const result = await run("upload", "--url", worker.url, file("3.targets.json"));
       expect(result.code).toBe(1);
       expect(result.stderr).toContain("answered 401 unauthorized");
       expect(result.stderr).toContain("Set TUF_EDGE_ADMIN_TOKEN to the Worker's ADMIN_TOKEN secret");

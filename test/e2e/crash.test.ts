@@ -10,7 +10,7 @@
  * byte-identical), and fresh unmodified tuf-js and python-tuf clients verify the repository.
  * In the next-request runs, both clients also verify the state left at the crash, before recovery.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Metadata, Root } from "../../src/tuf/index.js";
 import type { CrashStep } from "../../src/publisher/crash-point.js";
 import { ADMIN_TOKEN } from "../fixtures/ceremony.js";
@@ -56,11 +56,27 @@ async function recover(r: CrashRepo, recovery: Recovery): Promise<void> {
 const PUBLISH_STEPS: CrashStep[] = ["after-begin", "bins-partial", "after-snapshot", "after-timestamp"];
 
 describe.each<Recovery>(["alarm", "request"])("a publish crashed by SIGKILL, recovered by the %s", (recovery) => {
+  // One repository through every step in turn: each crash lands on the state the previous recovery left.
+  let r: CrashRepo;
+  let live: string;
+  beforeAll(async () => {
+    r = await CrashRepo.start();
+    expect((await r.bootstrap()).status).toBe(201);
+    const first = artifact();
+    expect((await r.publish({ add: [first] }, "?wait=true")).status).toBe(200);
+    live = first.path;
+  });
+  afterAll(() => r?.close());
+
   it.each(PUBLISH_STEPS)("%s", async (step) => {
-    const { repo: r, first } = await armed(step, recovery);
+    await r.recordR2();
+    await r.worker.kill();
+    await r.boot(recovery === "alarm" ? step : `${step},no-alarm`);
     const reached = r.crashPointReached();
     // Acknowledged (202) before the publish runs: durable in SQLite, then the Publisher stops at `step`.
-    expect((await r.publish({ add: [artifact(), artifact()], remove: [first.path] })).status).toBe(202);
+    const [add, other] = [artifact(), artifact()];
+    expect((await r.publish({ add: [add, other], remove: [live] })).status).toBe(202);
+    live = add.path;
     await reached;
     await r.crashAndRestart();
     await recover(r, recovery);
@@ -79,7 +95,7 @@ describe("bootstrap crashed by SIGKILL", () => {
     await repo.crashAndRestart();
     await repo.settled();
     await repo.check();
-  });
+  }, 240_000);
 
   it("after the snapshot, is finished by the next request", async () => {
     repo = await CrashRepo.start();

@@ -1,12 +1,15 @@
 /** Shared helpers of the HTTP contract tests: requests to the real Worker and snapshots of repository state. */
 import { env, exports } from "cloudflare:workers";
 import { expect } from "vitest";
+import { recordApiResponse } from "./openapi-conformance.js";
 import { ADMIN_TOKEN, makeCeremony, webhookSignature, type Ceremony } from "../fixtures/ceremony.js";
 
 export const BASE = "http://tuf.test";
 
-export const fetchWorker = (path: string, init?: RequestInit): Promise<Response> =>
-  exports.default.fetch(new Request(`${BASE}${path}`, init));
+/** A request to the Worker; /api/v1 responses are also checked against the OpenAPI document (openapi-conformance.ts). */
+export async function fetchWorker(path: string, init?: RequestInit): Promise<Response> {
+  return recordApiResponse(init?.method ?? "GET", path, await exports.default.fetch(new Request(`${BASE}${path}`, init)));
+}
 
 export const adminHeaders = { authorization: `Bearer ${ADMIN_TOKEN}` };
 

@@ -157,6 +157,7 @@ describe("GET /metadata/N.role.json", () => {
 });
 
 describe("routes that do not exist", () => {
+  // "/" is the status page (test/http/status-page.test.ts).
   it.each(["/nope", "/api/v1", "/api/v1/nope", "/api/v2/status", "/healthz/extra"])("answer GET %s with a 404 JSON error", async (path) => {
     await expectError(await fetchWorker(path), 404, "not_found");
   });

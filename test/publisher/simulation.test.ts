@@ -44,6 +44,7 @@ import { Metadata, type Targets } from "../../src/tuf/index.js";
 import { checkRepository, type MetadataFetcher, type TrustedState } from "../../src/tuf/repository-check.js";
 import { binsPerRun, DEFAULT_POLICY, isDue, isOverdue } from "../../src/publisher/policy.js";
 import type { Change, PublishResult, SubmitResult } from "../../src/publisher/types.js";
+import { readMetadata } from "../../src/publisher/at-rest.js";
 import { makeCeremony } from "../fixtures/ceremony.js";
 import { Rng } from "../tuf/helpers.js";
 
@@ -68,8 +69,7 @@ const stub = () => env.PUBLISHER.getByName(env.REPOSITORY);
 
 /** Clients read `default/metadata/NAME`; so does the check. Nothing is cached, so a swept file would show. */
 const fromR2: MetadataFetcher = async (name) => {
-  const object = await env.BUCKET.get(`default/metadata/${name}`);
-  return object ? new Uint8Array(await object.arrayBuffer()) : undefined;
+  return readMetadata(env.BUCKET, `default/metadata/${name}`);
 };
 
 type Property = "verifies" | "floor" | "renewal_bound" | "no_op" | "object_count" | "retention" | "uploads";
@@ -161,10 +161,9 @@ function etagCachedFetcher(): { fetchWith(listing: Map<string, string>): Metadat
         if (etag === undefined) return undefined;
         const hit = cache.get(name);
         if (hit?.etag === etag) return hit.bytes;
-        const object = await env.BUCKET.get(`default/metadata/${name}`);
-        if (!object) return undefined;
-        const bytes = new Uint8Array(await object.arrayBuffer());
-        cache.set(name, { etag: object.etag, bytes });
+        const bytes = await readMetadata(env.BUCKET, `default/metadata/${name}`);
+        if (!bytes) return undefined;
+        cache.set(name, { etag, bytes });
         return bytes;
       };
     },
@@ -446,6 +445,10 @@ describe(`${DAYS} simulated days at bit_length ${BIT_LENGTH}: cron every 5 minut
   it("runs every tick but the outage's", () => {
     expect(sim.stoppedAt, "the repository could not be read").toBeUndefined();
     expect(sim.ticks).toBe(sim.plannedTicks - OUTAGE.length / TICK);
+  });
+
+  it("checks the per-run bound the README states: twice 2^bit_length / 60, rounded up (5 min of a 5 h renewal period)", () => {
+    expect(binsPerRun(NUMBER_OF_BINS, DEFAULT_POLICY)).toBe(2 * Math.ceil(NUMBER_OF_BINS / 60));
   });
 
   // One row per property; each lists its first violations.

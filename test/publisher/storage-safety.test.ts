@@ -4,6 +4,7 @@
  * refuses a bucket that already serves the repository, and recovery rebuilds
  * a Publisher from what R2 serves and continues above every version it holds.
  */
+import { readMetadata } from "../../src/publisher/at-rest.js";
 import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -30,8 +31,7 @@ const body = (ceremony: Ceremony) => ({ root: JSON.stringify(ceremony.root), tar
 const add = (path: string, n: number) => ({ op: "add" as const, path, length: n, hashes: { sha256: n.toString(16).padStart(64, "0") } });
 
 async function read(key: string): Promise<Uint8Array | undefined> {
-  const object = await env.BUCKET.get(key);
-  return object === null ? undefined : new Uint8Array(await object.arrayBuffer());
+  return readMetadata(env.BUCKET, key);
 }
 
 /** The whole served repository, checked as tuf-edge verify checks it. */

@@ -17,7 +17,7 @@ describe("PEP 503 project page", () => {
   const html = projectPageHtml(project);
   it("declares api-version 1.1 and lists files by filename with relative, hashed links", () => {
     expect(html).toContain('<meta name="pypi:repository-version" content="1.1">');
-    expect(html).toContain("<title>Links for Demo_Pkg</title>");
+    expect(html).toContain("<title>Links for demo-pkg</title>");
     const order = [...html.matchAll(/>([^<]+)<\/a>/g)].map((m) => m[1]);
     expect(order).toEqual(["demo_pkg-0.9-py3-none-any.whl", "demo_pkg-1.0-py3-none-any.whl", "demo_pkg-1.0.tar.gz"]);
     expect(html).toContain(`href="../../targets/packages/demo-pkg/demo_pkg-1.0.tar.gz#sha256=${SHA}"`);

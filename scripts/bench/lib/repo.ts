@@ -12,7 +12,7 @@ import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startLocalWorker, type LocalWorker } from "../../local/worker.js";
-import { ADMIN_TOKEN, makeCeremony, ONLINE_SEED_HEX, WEBHOOK_SECRET, type Ceremony } from "../../../test/fixtures/ceremony.js";
+import { ADMIN_TOKEN, makeCeremony, ONLINE_SEED_HEX, UPLOAD_TOKEN, WEBHOOK_SECRET, type Ceremony } from "../../../test/fixtures/ceremony.js";
 import { signWebhook } from "../../../src/http/auth.js";
 import { HttpClient, type HttpResult } from "./http.js";
 import { findWorkerd } from "./proc.js";
@@ -53,7 +53,7 @@ export class BenchRepo {
   /** A new, empty repository directory with a running Worker (not bootstrapped). */
   static async empty(bitLength: number): Promise<BenchRepo> {
     const dir = join(scratch, `repo-${repos++}`);
-    const worker = await startLocalWorker({ dir, bindings: { ONLINE_KEY: ONLINE_SEED_HEX, WEBHOOK_SECRET, ADMIN_TOKEN } });
+    const worker = await startLocalWorker({ dir, bindings: { ONLINE_KEY: ONLINE_SEED_HEX, WEBHOOK_SECRET, ADMIN_TOKEN, UPLOAD_TOKEN } });
     return new BenchRepo(worker, dir, await makeCeremony({ bitLength }), bitLength);
   }
 
@@ -71,7 +71,7 @@ export class BenchRepo {
     }
     const dir = join(scratch, `repo-${repos++}`);
     cpSync(template.dir, dir, { recursive: true });
-    const worker = await startLocalWorker({ dir, bindings: { ONLINE_KEY: ONLINE_SEED_HEX, WEBHOOK_SECRET, ADMIN_TOKEN } });
+    const worker = await startLocalWorker({ dir, bindings: { ONLINE_KEY: ONLINE_SEED_HEX, WEBHOOK_SECRET, ADMIN_TOKEN, UPLOAD_TOKEN } });
     return new BenchRepo(worker, dir, template.ceremony, bitLength);
   }
 

@@ -1,0 +1,30 @@
+/** SnapshotBytes, the publisher's incremental snapshot encoder, is byte-identical to canonical JSON of the Snapshot model. */
+import { describe, expect, it } from "vitest";
+import { canonicalString, MetaFile, Snapshot } from "../../src/tuf/index.js";
+import { SnapshotBytes } from "../../src/publisher/snapshot-bytes.js";
+
+const expires = new Date("2027-01-02T03:04:05Z");
+const decode = (b: Uint8Array) => new TextDecoder().decode(b);
+const model = (meta: Map<string, number>, version: number) =>
+  canonicalString(new Snapshot({ version, expires }, Object.fromEntries([...meta].map(([n, v]) => [n, new MetaFile(v)]))).toJSON());
+
+describe("SnapshotBytes", () => {
+  it("matches canonicalString(snapshot.toJSON()) at bootstrap and after entries change", () => {
+    const meta = new Map<string, number>([["targets.json", 1], ["bins.json", 1]]);
+    for (let i = 0; i < 256; i++) meta.set(`bin-${i.toString(16).padStart(2, "0")}.json`, 1);
+    const bytes = new SnapshotBytes(meta);
+    expect(decode(bytes.signedBytes(1, expires))).toBe(model(meta, 1));
+    for (const [name, version] of [["bin-3e.json", 2], ["bin-00.json", 7], ["bins.json", 2], ["bin-ff.json", 10]] as const) {
+      bytes.set(name, version);
+      meta.set(name, version);
+    }
+    expect(decode(bytes.signedBytes(12, expires))).toBe(model(meta, 12));
+  });
+
+  it("refuses names it could not encode canonically and versions TUF does not allow", () => {
+    expect(() => new SnapshotBytes(new Map([["Bin.json", 1]]))).toThrow(/outside/);
+    const bytes = new SnapshotBytes(new Map([["bin-0.json", 1]]));
+    expect(() => bytes.set("bin-1.json", 1)).toThrow(/not a listed role/);
+    expect(() => bytes.set("bin-0.json", 0)).toThrow(/bad version/);
+  });
+});
