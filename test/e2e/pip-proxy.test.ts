@@ -16,6 +16,8 @@ import { startProxy, type RunningProxy } from "../../scripts/cli/proxy-server.js
 import { ADMIN_TOKEN } from "../fixtures/ceremony.js";
 import { startRepo, type Repo } from "./harness.js";
 import { buildWheel, projectPageHtml, projectPageJson, type Wheel } from "../fixtures/wheel.js";
+import { buildWheel as buildDistribution } from "../fixtures/distributions.js";
+import { twineUpload, writeDistributions } from "./python-tools.js";
 
 const run = promisify(execFile);
 const HOUR = 3_600_000;
@@ -124,6 +126,14 @@ describe("pip through tuf-edge proxy", () => {
     expect(pinned.ok, pinned.output).toBe(true);
     expect(pinned.installed).toEqual(["demo_pkg-2.0.dist-info"]);
     expect(pinned.output).toMatch(/yanked/);
+  });
+
+  it("installs what twine uploaded to the Worker's Python index", async () => {
+    const up = await twineUpload(repo.worker.url, writeDistributions([buildDistribution({ name: "Twine_Demo", version: "3.1" })]));
+    expect(up.code, up.output).toBe(0);
+    const result = await pipInstall(await newProxy(), "twine-demo");
+    expect(result.ok, result.output).toBe(true);
+    expect(result.installed).toEqual(["twine_demo-3.1.dist-info"]);
   });
 
   it("refuses a wheel with one flipped byte", async () => {
