@@ -15,7 +15,7 @@ import type { Publisher } from "../../src/publisher/publisher.js";
 import { startProxy, type RunningProxy } from "../../scripts/cli/proxy-server.js";
 import { ADMIN_TOKEN } from "../fixtures/ceremony.js";
 import { startRepo, type Repo } from "./harness.js";
-import { buildWheel, projectPageHtml, projectPageJson, type Wheel } from "../fixtures/wheel.js";
+import { projectPageHtml, projectPageJson, projectWheel, type Wheel } from "../fixtures/simple-pages.js";
 import { buildWheel as buildDistribution } from "../fixtures/distributions.js";
 import { twineUpload, writeDistributions } from "./python-tools.js";
 
@@ -105,8 +105,8 @@ describe("pip through tuf-edge proxy", () => {
   beforeAll(async () => {
     repo = await startRepo({ bitLength: 6 });
     work = mkdtempSync(join(repo.dir, "pip-"));
-    v1 = buildWheel(work, "demo-pkg", "1.0");
-    v2 = buildWheel(work, "demo-pkg", "2.0", "broken build");
+    v1 = projectWheel("demo-pkg", "1.0");
+    v2 = projectWheel("demo-pkg", "2.0", "broken build");
     await publishProject("demo-pkg", [v1, v2]);
     tampering = new TamperingProxy(repo.worker.url);
     await tampering.start();
@@ -164,12 +164,12 @@ describe("pip through tuf-edge proxy", () => {
     const proxy = await newProxy();
     expect((await fetch(`${proxy.url}/simple/demo-pkg/`)).status).toBe(200);
     const old = tampering.timestamps.at(-1)!;
-    const other = buildWheel(work, "other-pkg", "1.0");
+    const other = projectWheel("other-pkg", "1.0");
     await publishProject("other-pkg", [other]);
     // The proxy trusts the newer timestamp, then is shown the old one again.
     clock.offsetMs += 61_000;
     expect((await fetch(`${proxy.url}/simple/`)).status).not.toBe(502);
-    const newer = buildWheel(work, "newer-pkg", "1.0");
+    const newer = projectWheel("newer-pkg", "1.0");
     await publishProject("newer-pkg", [newer]);
     tampering.tamper = (path, body) => (path.endsWith("/metadata/timestamp.json") ? old : body);
     clock.offsetMs += 61_000;
