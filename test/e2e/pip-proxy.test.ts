@@ -15,7 +15,9 @@ import type { Publisher } from "../../src/publisher/publisher.js";
 import { startProxy, type RunningProxy } from "../../scripts/cli/proxy-server.js";
 import { ADMIN_TOKEN } from "../fixtures/ceremony.js";
 import { startRepo, type Repo } from "./harness.js";
-import { buildWheel, projectPageHtml, projectPageJson, type Wheel } from "../fixtures/wheel.js";
+import { projectPageHtml, projectPageJson, projectWheel, type Wheel } from "../fixtures/simple-pages.js";
+import { buildWheel as buildDistribution } from "../fixtures/distributions.js";
+import { twineUpload, writeDistributions } from "./python-tools.js";
 
 const run = promisify(execFile);
 const HOUR = 3_600_000;
@@ -103,8 +105,8 @@ describe("pip through tuf-edge proxy", () => {
   beforeAll(async () => {
     repo = await startRepo({ bitLength: 6 });
     work = mkdtempSync(join(repo.dir, "pip-"));
-    v1 = buildWheel(work, "demo-pkg", "1.0");
-    v2 = buildWheel(work, "demo-pkg", "2.0", "broken build");
+    v1 = projectWheel("demo-pkg", "1.0");
+    v2 = projectWheel("demo-pkg", "2.0", "broken build");
     await publishProject("demo-pkg", [v1, v2]);
     tampering = new TamperingProxy(repo.worker.url);
     await tampering.start();
@@ -124,6 +126,14 @@ describe("pip through tuf-edge proxy", () => {
     expect(pinned.ok, pinned.output).toBe(true);
     expect(pinned.installed).toEqual(["demo_pkg-2.0.dist-info"]);
     expect(pinned.output).toMatch(/yanked/);
+  });
+
+  it("installs what twine uploaded to the Worker's Python index", async () => {
+    const up = await twineUpload(repo.worker.url, writeDistributions([buildDistribution({ name: "Twine_Demo", version: "3.1" })]));
+    expect(up.code, up.output).toBe(0);
+    const result = await pipInstall(await newProxy(), "twine-demo");
+    expect(result.ok, result.output).toBe(true);
+    expect(result.installed).toEqual(["twine_demo-3.1.dist-info"]);
   });
 
   it("refuses a wheel with one flipped byte", async () => {
@@ -154,12 +164,12 @@ describe("pip through tuf-edge proxy", () => {
     const proxy = await newProxy();
     expect((await fetch(`${proxy.url}/simple/demo-pkg/`)).status).toBe(200);
     const old = tampering.timestamps.at(-1)!;
-    const other = buildWheel(work, "other-pkg", "1.0");
+    const other = projectWheel("other-pkg", "1.0");
     await publishProject("other-pkg", [other]);
     // The proxy trusts the newer timestamp, then is shown the old one again.
     clock.offsetMs += 61_000;
     expect((await fetch(`${proxy.url}/simple/`)).status).not.toBe(502);
-    const newer = buildWheel(work, "newer-pkg", "1.0");
+    const newer = projectWheel("newer-pkg", "1.0");
     await publishProject("newer-pkg", [newer]);
     tampering.tamper = (path, body) => (path.endsWith("/metadata/timestamp.json") ? old : body);
     clock.offsetMs += 61_000;

@@ -11,7 +11,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { startProxy } from "../../cli/proxy-server.js";
-import { buildWheel, projectPageHtml, projectPageJson } from "../../../test/fixtures/wheel.js";
+import { projectPageHtml, projectPageJson, projectWheel } from "../../../test/fixtures/simple-pages.js";
 import type { Benchmark } from "../lib/context.js";
 import { BenchRepo } from "../lib/repo.js";
 import { round } from "../lib/stats.js";
@@ -28,7 +28,7 @@ export const proxy: Benchmark = {
     const work = mkdtempSync(join(repo.dir, "pip-"));
     const projects = Array.from({ length: PACKAGES }, (_, i) => `bench-pkg-${i}`);
     for (const project of projects) {
-      const wheel = buildWheel(work, project, "1.0");
+      const wheel = projectWheel(project, "1.0");
       await repo.hostTarget(`packages/${project}/${wheel.filename}`, wheel.bytes);
       await repo.hostTarget(`simple/${project}/index.html`, new TextEncoder().encode(projectPageHtml(project, [wheel])));
       await repo.hostTarget(`simple/${project}/index.json`, new TextEncoder().encode(projectPageJson(project, [wheel])));
