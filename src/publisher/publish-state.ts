@@ -124,7 +124,7 @@ export class PublishState {
   private lastCommit(): number | null {
     return (
       this.sql
-        .exec<{ committed_at: number }>("SELECT committed_at FROM publishes WHERE committed_at IS NOT NULL ORDER BY timestamp_version DESC LIMIT 1")
+        .exec<{ committed_at: number }>("SELECT committed_at FROM publishes WHERE committed_at IS NOT NULL AND abandoned = 0 ORDER BY timestamp_version DESC LIMIT 1")
         .toArray()[0]?.committed_at ?? null
     );
   }

@@ -437,7 +437,7 @@ export class Publisher extends DurableObject<Env> {
     return this.exclusive(async () => {
       this.budgetFrom = Date.now();
       try {
-        await this.finishPendingPlan();
+        await this.finishPendingPlan(now);
       } catch (e) {
         const message = errorMessage(e);
         this.state.failed(Date.now(), message);
@@ -633,9 +633,10 @@ export class Publisher extends DurableObject<Env> {
   }
 
   /** Completes a publish that a crash or failure left reserved but unwritten. */
-  private async finishPendingPlan(): Promise<void> {
-    const plan = this.pendingPlan();
-    if (plan) {
+  private async finishPendingPlan(now = Date.now()): Promise<void> {
+    const pending = this.pendingPlan();
+    if (pending) {
+      const plan = await this.unlessStale(pending, now);
       await this.write(plan);
       await this.commit(plan, true);
     }
@@ -643,13 +644,60 @@ export class Publisher extends DurableObject<Env> {
 
   private async publishOnce(now: number, renewDue: boolean): Promise<PublishResult> {
     const pending = this.pendingPlan();
-    const plan = pending ?? this.begin(now, renewDue);
+    const plan = pending ? await this.unlessStale(pending, now) : this.begin(now, renewDue);
     if (!plan) return { status: "unchanged" };
     // A renewal from the cron has no alarm set yet; a crash must not wait for the next cron run.
     if (!pending) await this.ctx.storage.setAlarm(now + RETRY_MS);
     await this.write(plan);
     await this.commit(plan, pending !== undefined);
     return { status: "published", timestamp: plan.timestampVersion, snapshot: plan.snapshotVersion };
+  }
+
+  /**
+   * A reservation resumed after its online expiry passed, or after the online keys changed, cannot be
+   * published as reserved: it would publish expired metadata, or give a reserved version other bytes.
+   * It is given up (its versions are never used again) and its work reserved anew, one version up.
+   */
+  private async unlessStale(plan: PublishPlan, now: number): Promise<PublishPlan> {
+    const row = this.sql.exec<{ signers: string | null }>("SELECT signers FROM publishes WHERE timestamp_version = ?", plan.timestampVersion).one();
+    const keyids = (await this.onlineSigners()).map((s) => s.key.keyid);
+    const { succinct, snapshot } = this.currentLayout();
+    const expiries = [
+      this.roleRow("snapshot").expires,
+      this.roleRow("timestamp").expires,
+      ...plan.bins.map(([idx]) => this.sql.exec<{ expires: number }>("SELECT expires FROM bins WHERE idx = ?", idx).one().expires),
+    ];
+    const expired = Math.min(...expiries) <= now;
+    const rekeyed = row.signers !== null && JSON.stringify(JSON.parse(row.signers)) !== JSON.stringify(keyids);
+    if (!expired && !rekeyed) return plan;
+    const p = this.policy;
+    const n = succinct.numberOfBins;
+    return this.ctx.storage.transactionSync(() => {
+      this.sql.exec("UPDATE publishes SET committed_at = ?, abandoned = 1 WHERE timestamp_version = ?", now, plan.timestampVersion);
+      const expires = now + p.onlineExpiryMs;
+      const bins: Array<[number, number]> = plan.bins.map(([idx], k) => {
+        const binExpires = plan.bins.length === n ? staggeredExpiry(k, n, now, p) : expires;
+        return [idx, this.sql.exec<{ version: number }>("UPDATE bins SET version = version + 1, expires = ? WHERE idx = ? RETURNING version", binExpires, idx).one().version];
+      });
+      const next: PublishPlan = {
+        ...plan,
+        snapshotVersion: this.bumpRole("snapshot", expires),
+        timestampVersion: this.bumpRole("timestamp", expires),
+        referenceTime: now,
+        bins,
+        // What the given-up versions would have superseded goes too; their own files are superseded by the new ones.
+        superseded: [
+          ...plan.superseded,
+          ...plan.bins.filter(([, v]) => v > 1).map(([idx, v]) => this.keys.versioned(succinct.roleName(idx), v - 1)),
+          ...(plan.snapshotVersion > 1 ? [this.keys.versioned("snapshot", plan.snapshotVersion - 1)] : []),
+        ],
+      };
+      for (const id of Object.keys(plan.receipts)) this.sql.exec("UPDATE receipts SET published_in = ? WHERE id = ?", next.timestampVersion, id);
+      this.insertPlan(next, expired ? "expired_reservation" : "online_keys_changed");
+      this.audit(now, "reservation_abandoned", { timestamp: plan.timestampVersion, snapshot: plan.snapshotVersion, reason: expired ? "expired" : "online keys changed" });
+      for (const [idx, version] of bins) snapshot.set(`${succinct.roleName(idx)}.json`, version);
+      return next;
+    });
   }
 
   /** Reserves the next consistent snapshot, or returns undefined when nothing changed or is due. */
@@ -755,6 +803,7 @@ export class Publisher extends DurableObject<Env> {
     await crashPoint(this.env, this.ctx.storage, "after-begin");
     const { snapshot } = this.currentLayout();
     const signers = await this.onlineSigners();
+    this.sql.exec("UPDATE publishes SET signers = ? WHERE timestamp_version = ? AND signers IS NULL", JSON.stringify(signers.map((s) => s.key.keyid)), plan.timestampVersion);
     const bucket = this.env.BUCKET;
 
     const snapshotExpires = new Date(this.roleRow("snapshot").expires);

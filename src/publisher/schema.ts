@@ -180,6 +180,10 @@ const MIGRATIONS: readonly Migration[] = [
   `
   -- 1 when bootstrap was told to skip the PEP 458 key policy (a test repository); /api/v1/status shows it.
   ALTER TABLE repository ADD COLUMN insecure_key_policy INTEGER NOT NULL DEFAULT 0;
+  -- The online keyids a reservation was first written with: a resume with other keys re-reserves instead.
+  ALTER TABLE publishes ADD COLUMN signers TEXT;
+  -- 1 for a reservation given up (expired, or its keys changed) and published again under new versions.
+  ALTER TABLE publishes ADD COLUMN abandoned INTEGER NOT NULL DEFAULT 0;
   `,
 ];
 
