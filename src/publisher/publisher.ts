@@ -34,14 +34,12 @@ import {
   Root,
   Signature,
   SuccinctRoles,
-  TargetFile,
   Targets,
   Timestamp,
   TufError,
   sha256Sync,
   toHex,
   utf8,
-  type JSONObject,
 } from "../tuf/index.js";
 import { assertWithinClientLimit, BIN_ENVELOPE_BYTES, CLIENT_MAX_BYTES, entryBytes, RoleTooLarge, WARN_FRACTION } from "./client-limits.js";
 import { parseOffline, succinctRolesOf, verifyOfflineSet, verifyOfflineUpdate, type OfflineRoles } from "./offline.js";
@@ -82,8 +80,8 @@ import type { PythonReleaseResult, PythonUploadResult } from "./types.js";
 /** The most queued changes one publish takes; the rest go in the next one. */
 const MAX_BATCH = 20_000;
 /**
- * Bin-n signed and in flight at once. Each holds its rows, its TargetFiles and
- * its bytes (~0.6 MB at 10M artifacts over 16,384 bins), so this bounds the
+ * Bin-n signed and in flight at once. Each holds its rows and its bytes
+ * (~0.3 MB at 10M artifacts over 16,384 bins), so this bounds the
  * publish's memory; production opens at most 6 connections at a time anyway.
  */
 const PUT_CONCURRENCY = 32;

@@ -18,8 +18,8 @@ const CLI = join(import.meta.dirname, "../../scripts/bin/tuf-edge.js");
 const hex = (i: number) => i.toString(16).padStart(8, "0").repeat(8);
 const pathOf = (i: number) => `packages/project-${i % 4999}/project-${i % 4999}-${i}.tar.gz`;
 
-function runCli(url: string, file: string): { child: ChildProcess; done: Promise<{ code: number | null; stderr: string; stdout: string }> } {
-  const child = spawn(process.execPath, [CLI, "import", "--url", url, "--chunk-mib", "1", file], {
+function runCli(url: string, file: string, ...extra: string[]): { child: ChildProcess; done: Promise<{ code: number | null; stderr: string; stdout: string }> } {
+  const child = spawn(process.execPath, [CLI, "import", "--url", url, "--chunk-mib", "1", ...extra, file], {
     env: { ...process.env, TUF_EDGE_ADMIN_TOKEN: ADMIN_TOKEN },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -113,4 +113,29 @@ describe("tuf-edge import, 100,000 lines, interrupted twice", () => {
     expect(again.code, again.stderr).toBe(0);
     expect(((await get("timestamp.json")).signed as { version: number }).version).toBe(2);
   }, 600_000);
+
+  it("reports a conflicting line by number and stops, or skips it with --on-conflict skip", async () => {
+    const conflicting = join(repo.dir, "conflicting.jsonl");
+    writeFileSync(conflicting, [
+      JSON.stringify({ path: "packages/new/new-1.0.tar.gz", length: 1, hashes: { sha256: hex(1) } }),
+      JSON.stringify({ path: pathOf(7), length: 1, hashes: { sha256: hex(999_999) } }),
+    ].join("\n") + "\n");
+    const stopped = await runCli(worker!.url, conflicting).done;
+    expect(stopped.code).toBe(1);
+    expect(stopped.stderr).toContain(`error: line 2: ${pathOf(7)} is already listed with another length, hashes or custom; nothing in this body was staged. Fix the line and rerun`);
+    expect(stopped.stderr).toContain("--on-conflict skip");
+
+    const skipped = await runCli(worker!.url, conflicting, "--on-conflict", "skip").done;
+    expect(skipped.code, skipped.stderr).toBe(0);
+    expect(skipped.stderr).toContain(`line 2: ${pathOf(7)} is already listed with another length, hashes or custom; kept the listed one`);
+    expect(skipped.stdout).toContain("2 lines, 1 added, 0 unchanged, 1 skipped; published in timestamp 3");
+  }, 120_000);
+
+  it("reports a malformed line by number", async () => {
+    const malformed = join(repo.dir, "malformed.jsonl");
+    writeFileSync(malformed, `${JSON.stringify({ path: "packages/new/new-2.0.tar.gz", length: 1, hashes: { sha256: hex(2) } })}\n\n{"path": oops}\n`);
+    const failed = await runCli(worker!.url, malformed).done;
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toContain("error: line 3: not valid UTF-8 JSON. Fix the line and rerun");
+  }, 120_000);
 });

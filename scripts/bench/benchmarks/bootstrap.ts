@@ -21,7 +21,10 @@ export const bootstrap: Benchmark = {
     try {
       const cpu0 = cpuSeconds(repo.workerdPid);
       const t0 = performance.now();
-      await repo.bootstrap();
+      const answer = JSON.parse((await repo.bootstrap()).body.toString()) as { published: boolean };
+      // Past the Publisher's per-invocation write budget (20 s) the alarm finishes the bins: time until timestamp.json is readable.
+      while (!answer.published && (await repo.http.retrying("HEAD", "/metadata/timestamp.json").catch(() => ({ status: 0 }))).status !== 200)
+        await new Promise((r) => setTimeout(r, 100));
       const ms = performance.now() - t0;
       const cpu = cpuSeconds(repo.workerdPid) - cpu0;
       const mem = memory(repo.workerdPid);
