@@ -12,6 +12,7 @@ import { randomBytes } from "node:crypto";
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { basename, join, resolve } from "node:path";
+import { isWebhookSecret } from "../../src/http/auth.js";
 import { parseCommandArgs, intOption } from "./args.js";
 import type { Command } from "./command.js";
 import { cronsOf, nextFire, parseCron, runSchedules } from "./cron.js";
@@ -264,7 +265,11 @@ function readSecrets(file: string): Record<"WEBHOOK_SECRET" | "ADMIN_TOKEN", str
     if (!value) throw new CliError(`${file} has no ${name}=... line`, `Add one, e.g. ${name}=$(openssl rand -hex 32)`);
     return value;
   };
-  return { WEBHOOK_SECRET: get("WEBHOOK_SECRET"), ADMIN_TOKEN: get("ADMIN_TOKEN") };
+  const webhookSecret = get("WEBHOOK_SECRET");
+  // Caught here: the Worker would only fail on its first webhook, after dev said it was running.
+  if (!isWebhookSecret(webhookSecret))
+    throw new CliError(`${file}: WEBHOOK_SECRET is not whsec_<base64 of at least 16 bytes> (Standard Webhooks)`, "Make one with: echo WEBHOOK_SECRET=whsec_$(openssl rand -base64 32)");
+  return { WEBHOOK_SECRET: webhookSecret, ADMIN_TOKEN: get("ADMIN_TOKEN") };
 }
 
 async function waitForWorker(url: string, exited: Promise<number>): Promise<void> {
