@@ -10,7 +10,7 @@ import { startLocalWorker, type LocalWorker } from "../../scripts/local/worker.j
 import { holder, initArgs, ok, ONE_LINE_ERROR, run, useCeremony } from "./helpers.js";
 
 const ADMIN_TOKEN = "operator-test-admin-token";
-const WEBHOOK_SECRET = "operator-test-webhook-secret";
+const WEBHOOK_SECRET = `whsec_${btoa("operator-test-webhook-secret")}`;
 const NOWHERE = "http://127.0.0.1:9";
 
 const oneLine = (r: { code: number; stderr: string }, code: number, text: string) => {

@@ -54,8 +54,13 @@ export async function stopDev(dev: ReturnType<typeof startDev>): Promise<void> {
 /** Starts dev and waits for "tuf-edge is running.", failing with its output if it exits first. */
 export async function runningDev(cwd: string, args: string[]): Promise<ReturnType<typeof startDev>> {
   const dev = startDev(cwd, args);
-  await until("tuf-edge dev to be running", 150, () =>
-    dev.output().includes("tuf-edge is running.") ? true : dev.child.exitCode !== null ? Promise.reject(new Error(dev.output())) : undefined,
-  );
+  try {
+    await until("tuf-edge dev to be running", 150, () =>
+      dev.output().includes("tuf-edge is running.") ? true : dev.child.exitCode !== null ? Promise.reject(new Error(dev.output())) : undefined,
+    );
+  } catch (err) {
+    await stopDev(dev);
+    throw new Error(`${(err as Error).message}; its output:\n${dev.output().slice(-4000)}`);
+  }
   return dev;
 }
