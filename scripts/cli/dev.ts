@@ -174,7 +174,12 @@ async function startWrangler(port: number, state: string, crons: readonly string
   process.once("SIGINT", () => (stop(), process.exit(130)));
   process.once("SIGTERM", () => (stop(), process.exit(143)));
   const exited = new Promise<number>((r) => child.once("exit", (code) => (stopCron(), r(code ?? 1))));
-  await waitForWorker(url, exited);
+  try {
+    await waitForWorker(url, exited);
+  } catch (err) {
+    stop(); // a wrangler dev that never got ready (a build error) would keep dev alive, silently
+    throw err;
+  }
   // wrangler dev only warns that cron triggers don't run locally: fire them here, as Cloudflare would.
   stopCron = runSchedules(crons, async (cron) => {
     const res = await fetch(`${url}/__scheduled?cron=${encodeURIComponent(cron)}`);

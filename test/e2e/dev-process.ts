@@ -11,7 +11,10 @@ const CLI = join(ROOT, "scripts/bin/tuf-edge.js");
 
 export function projectCopy(toml: (text: string) => string): string {
   const dir = mkdtempSync(join(tmpdir(), "tuf-edge-dev-"));
-  const text = readFileSync(join(ROOT, "wrangler.toml"), "utf8").replace(/^main = "src\/index.ts"$/m, `main = "${join(ROOT, "src/index.ts")}"`);
+  // Paths in wrangler.toml (main, [alias]) are relative to it: point them at the project.
+  const text = readFileSync(join(ROOT, "wrangler.toml"), "utf8")
+    .replace(/^main = "src\/index.ts"$/m, `main = "${join(ROOT, "src/index.ts")}"`)
+    .replaceAll('"./src/', `"${ROOT}/src/`);
   writeFileSync(join(dir, "wrangler.toml"), toml(text));
   symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"));
   return dir;
