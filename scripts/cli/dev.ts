@@ -159,7 +159,8 @@ async function startWrangler(port: number, state: string, crons: readonly string
   print(`== starting wrangler dev on ${url} (state in ${state})`);
   const child = spawn(
     resolve("node_modules/.bin/wrangler"),
-    ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state, "--test-scheduled", "--show-interactive-dev-session=false"],
+    // A free inspector port: wrangler's fixed 9229 makes a second tuf-edge dev on the machine fail to start.
+    ["dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(await anyFreePort()), "--persist-to", state, "--test-scheduled", "--show-interactive-dev-session=false"],
     { stdio: ["ignore", "inherit", "inherit"], detached: true, env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" } },
   );
   let stopCron = () => {};
@@ -188,6 +189,16 @@ async function startWrangler(port: number, state: string, crons: readonly string
   });
   for (const cron of crons) print(`cron ${cron}: fires locally, next at ${nextFire(parseCron(cron), new Date()).toISOString()}`);
   return { url, exited };
+}
+
+function anyFreePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer().once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolvePort(port));
+    });
+  });
 }
 
 /** Refuses a port something already listens on, instead of talking to that server as if it were ours. */
