@@ -12,6 +12,7 @@ import { randomBytes } from "node:crypto";
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { basename, join, resolve } from "node:path";
+import { isWebhookSecret } from "../../src/http/auth.js";
 import { parseCommandArgs, intOption } from "./args.js";
 import type { Command } from "./command.js";
 import { cronsOf, nextFire, parseCron, runSchedules } from "./cron.js";
@@ -158,7 +159,8 @@ async function startWrangler(port: number, state: string, crons: readonly string
   print(`== starting wrangler dev on ${url} (state in ${state})`);
   const child = spawn(
     resolve("node_modules/.bin/wrangler"),
-    ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state, "--test-scheduled", "--show-interactive-dev-session=false"],
+    // A free inspector port: wrangler's fixed 9229 makes a second tuf-edge dev on the machine fail to start.
+    ["dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(await anyFreePort()), "--persist-to", state, "--test-scheduled", "--show-interactive-dev-session=false"],
     { stdio: ["ignore", "inherit", "inherit"], detached: true, env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" } },
   );
   let stopCron = () => {};
@@ -173,7 +175,12 @@ async function startWrangler(port: number, state: string, crons: readonly string
   process.once("SIGINT", () => (stop(), process.exit(130)));
   process.once("SIGTERM", () => (stop(), process.exit(143)));
   const exited = new Promise<number>((r) => child.once("exit", (code) => (stopCron(), r(code ?? 1))));
-  await waitForWorker(url, exited);
+  try {
+    await waitForWorker(url, exited);
+  } catch (err) {
+    stop(); // a wrangler dev that never got ready (a build error) would keep dev alive, silently
+    throw err;
+  }
   // wrangler dev only warns that cron triggers don't run locally: fire them here, as Cloudflare would.
   stopCron = runSchedules(crons, async (cron) => {
     const res = await fetch(`${url}/__scheduled?cron=${encodeURIComponent(cron)}`);
@@ -182,6 +189,16 @@ async function startWrangler(port: number, state: string, crons: readonly string
   });
   for (const cron of crons) print(`cron ${cron}: fires locally, next at ${nextFire(parseCron(cron), new Date()).toISOString()}`);
   return { url, exited };
+}
+
+function anyFreePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer().once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolvePort(port));
+    });
+  });
 }
 
 /** Refuses a port something already listens on, instead of talking to that server as if it were ours. */
@@ -264,7 +281,11 @@ function readSecrets(file: string): Record<"WEBHOOK_SECRET" | "ADMIN_TOKEN", str
     if (!value) throw new CliError(`${file} has no ${name}=... line`, `Add one, e.g. ${name}=$(openssl rand -hex 32)`);
     return value;
   };
-  return { WEBHOOK_SECRET: get("WEBHOOK_SECRET"), ADMIN_TOKEN: get("ADMIN_TOKEN") };
+  const webhookSecret = get("WEBHOOK_SECRET");
+  // Caught here: the Worker would only fail on its first webhook, after dev said it was running.
+  if (!isWebhookSecret(webhookSecret))
+    throw new CliError(`${file}: WEBHOOK_SECRET is not whsec_<base64 of at least 16 bytes> (Standard Webhooks)`, "Make one with: echo WEBHOOK_SECRET=whsec_$(openssl rand -base64 32)");
+  return { WEBHOOK_SECRET: webhookSecret, ADMIN_TOKEN: get("ADMIN_TOKEN") };
 }
 
 async function waitForWorker(url: string, exited: Promise<number>): Promise<void> {

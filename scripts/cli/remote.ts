@@ -5,6 +5,7 @@
  * from ./.dev.vars; never from the command line, where shell history keeps them.
  */
 import { existsSync, readFileSync } from "node:fs";
+import { isWebhookSecret } from "../../src/http/auth.js";
 import { CliError } from "./errors.js";
 
 function devVar(name: string): string | undefined {
@@ -21,7 +22,15 @@ export function secret(envName: string, devVarName: string): string {
 }
 
 export const adminToken = () => secret("TUF_EDGE_ADMIN_TOKEN", "ADMIN_TOKEN");
-export const webhookSecret = () => secret("TUF_EDGE_WEBHOOK_SECRET", "WEBHOOK_SECRET");
+export function webhookSecret(): string {
+  const value = secret("TUF_EDGE_WEBHOOK_SECRET", "WEBHOOK_SECRET");
+  if (!isWebhookSecret(value))
+    throw new CliError(
+      "the webhook secret is not whsec_<base64 of at least 16 bytes> (Standard Webhooks)",
+      "Set TUF_EDGE_WEBHOOK_SECRET (or WEBHOOK_SECRET in ./.dev.vars) to the Worker's WEBHOOK_SECRET secret",
+    );
+  return value;
+}
 
 export function baseUrl(raw: string): string {
   try {

@@ -55,6 +55,16 @@ async function webhookMac(id: string, timestamp: string, body: Uint8Array, secre
   return btoa(String.fromCharCode(...mac));
 }
 
+/** Whether `secret` is a usable `whsec_<base64>` (checked by the CLI before it signs anything). */
+export function isWebhookSecret(secret: string): boolean {
+  try {
+    secretKey(secret);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** The HMAC key of `whsec_<base64>`, as every Standard Webhooks library reads it. */
 function secretKey(secret: string): Uint8Array {
   let key: Uint8Array | undefined;

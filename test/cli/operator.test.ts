@@ -10,7 +10,7 @@ import { startLocalWorker, type LocalWorker } from "../../scripts/local/worker.j
 import { holder, initArgs, ok, ONE_LINE_ERROR, run, useCeremony } from "./helpers.js";
 
 const ADMIN_TOKEN = "operator-test-admin-token";
-const WEBHOOK_SECRET = "operator-test-webhook-secret";
+const WEBHOOK_SECRET = `whsec_${btoa("operator-test-webhook-secret")}`;
 const NOWHERE = "http://127.0.0.1:9";
 
 const oneLine = (r: { code: number; stderr: string }, code: number, text: string) => {
@@ -104,11 +104,16 @@ describe("against a local Worker", () => {
 
   it("a webhook-secret mismatch names TUF_EDGE_WEBHOOK_SECRET and .dev.vars", async () => {
     await writeFile(join(ctx.tmp.path, "f.txt"), "hello");
-    vi.stubEnv("TUF_EDGE_WEBHOOK_SECRET", "not-the-secret");
+    vi.stubEnv("TUF_EDGE_WEBHOOK_SECRET", `whsec_${btoa("not the Worker's secret")}`);
     try {
       const r = await run("publish", "--url", worker.url, "--path", "files/f.txt", "--file", join(ctx.tmp.path, "f.txt"));
       oneLine(r, 1, "answered 401 signature_invalid");
       expect(r.stderr).toContain("set TUF_EDGE_WEBHOOK_SECRET (or WEBHOOK_SECRET in ./.dev.vars) to the Worker's WEBHOOK_SECRET secret");
+      // A secret in the old, pre-Standard-Webhooks format is named as such before anything is sent.
+      vi.stubEnv("TUF_EDGE_WEBHOOK_SECRET", "not-the-secret");
+      const malformed = await run("publish", "--url", worker.url, "--path", "files/f.txt", "--file", join(ctx.tmp.path, "f.txt"));
+      oneLine(malformed, 1, "the webhook secret is not whsec_<base64 of at least 16 bytes> (Standard Webhooks)");
+      expect(malformed.stderr).toContain("Set TUF_EDGE_WEBHOOK_SECRET (or WEBHOOK_SECRET in ./.dev.vars)");
     } finally {
       vi.stubEnv("TUF_EDGE_WEBHOOK_SECRET", WEBHOOK_SECRET);
     }

@@ -85,9 +85,9 @@ describe("/healthz, ?wait=true and group commit", () => {
     await r.boot();
     const below = await health(r);
     expect(below).toMatchObject({ status: 503, cache: "public, max-age=5", body: { ok: false } });
-    expect(below.body.problems.join("\n")).toMatch(/timestamp has \d+ s of validity left, below the 108000 s floor/);
-    expect(below.body.problems.join("\n")).toMatch(/snapshot has/);
-    expect(below.body.problems.join("\n")).toMatch(/bin-[0-9a-f]+ has/);
+    expect(below.body.problems.join("\n")).toMatch(/served timestamp v\d+ has \d+ s of validity left, below the 108000 s floor \(RENEW_FLOOR_HOURS\)/);
+    expect(below.body.problems.join("\n")).toMatch(/served snapshot v\d+ has/);
+    expect(below.body.problems.join("\n")).toMatch(/served bin-[0-9a-f]+ v\d+ has/);
   });
 
   it("?wait=true answers 202 after 10 s when the publish does not finish, and /healthz reports the stuck queue", async () => {
@@ -107,7 +107,12 @@ describe("/healthz, ?wait=true and group commit", () => {
     await new Promise((res) => setTimeout(res, 2_100));
     const stuck = await health(r);
     expect(stuck).toMatchObject({ status: 503, cache: "public, max-age=5", body: { ok: false } });
-    expect(stuck.body.problems).toEqual([expect.stringMatching(/^the oldest queued change has waited \d+ s$/)]);
+    // The stopped publish, the change inside it, and the change queued behind it: each named (src/publisher/health.ts).
+    expect(stuck.body.problems).toEqual([
+      expect.stringMatching(/^publish of timestamp v2 in flight since \S+, longer than QUEUE_STUCK_SECONDS \(1 s\)$/),
+      expect.stringMatching(/^a change in the publish of timestamp v2 has waited \d+ s, longer than QUEUE_STUCK_SECONDS \(1 s\)$/),
+      expect.stringMatching(/^the oldest queued change has waited \d+ s, longer than QUEUE_STUCK_SECONDS \(1 s\)$/),
+    ]);
   });
 
   it("group commit: 24 webhooks at once go out in fewer publishes than requests, each acknowledged in one of them", async () => {
@@ -128,9 +133,11 @@ describe("/healthz, ?wait=true and group commit", () => {
   });
 
   it("an unexpected failure is a plain 500 that says nothing internal", async () => {
-    // An ONLINE_KEY that is not hex is a misconfiguration, not bad input: the bootstrap fails inside.
-    r = await CrashRepo.start({ vars: { ONLINE_KEY: "zz".repeat(32) } });
-    const res = await r.bootstrap();
+    // A malformed ONLINE_KEY is now refused up front (503 config_invalid); a WEBHOOK_SECRET that is not
+    // whsec_<base64> is not checked up front, so verifying the webhook fails inside.
+    r = await CrashRepo.start({ vars: { WEBHOOK_SECRET: "not-a-standard-webhooks-secret" } });
+    expect((await r.bootstrap()).status).toBe(201);
+    const res = await r.publish({ add: [artifact()] });
     expect(res.status).toBe(500);
     expect(res.headers.get("content-type")).toMatch(/^application\/json/);
     expect(await res.json()).toEqual({ error: { code: "internal", message: "internal error" } });

@@ -15,6 +15,7 @@ import type { Publisher } from "../../src/publisher/publisher.js";
 import { Delegations, Ed25519Signer, Metadata, Role, Root, SuccinctRoles, Targets, toHex } from "../../src/tuf/index.js";
 import type { LogEntry } from "../../src/publisher/log-entry.js";
 import { DEFAULT_POLICY } from "../../src/publisher/policy.js";
+import { r2Keys } from "../../src/publisher/r2-keys.js";
 import { startLocalWorker, type LocalWorker } from "../../scripts/local/worker.js";
 import { ADMIN_TOKEN, ONLINE_SEED_HEX, WEBHOOK_SECRET } from "../fixtures/ceremony.js";
 import { run } from "../cli/helpers.js";
@@ -107,8 +108,11 @@ describe("tuf-edge audit", () => {
 
   it("names the entry whose served bytes differ from the logged ones", async () => {
     const bucket = await worker.mf.getR2Bucket("BUCKET");
-    const original = await (await bucket.get("metadata/2.bins.json"))!.arrayBuffer();
-    await bucket.put("metadata/2.bins.json", new TextEncoder().encode('{"signatures":[],"signed":{}}'));
+    // The R2 key is scoped by repository and its body may be gzip at rest: restore it exactly as found.
+    const key = r2Keys({}).versioned("bins", 2);
+    const object = (await bucket.get(key))!;
+    const original = { body: await object.arrayBuffer(), httpMetadata: object.httpMetadata, customMetadata: object.customMetadata };
+    await bucket.put(key, new TextEncoder().encode('{"signatures":[],"signed":{}}'), { httpMetadata: { contentType: "application/json" } });
     try {
       const { code, report } = await auditJSON();
       expect(code).toBe(1);
@@ -116,7 +120,7 @@ describe("tuf-edge audit", () => {
         expect.objectContaining({ seq: rotationSeq, check: "served", message: expect.stringContaining("metadata/2.bins.json is served with") }),
       ]);
     } finally {
-      await bucket.put("metadata/2.bins.json", original);
+      await bucket.put(key, original.body, { httpMetadata: original.httpMetadata, customMetadata: original.customMetadata });
     }
   });
 

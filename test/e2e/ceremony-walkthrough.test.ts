@@ -11,6 +11,7 @@ import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { cast, completeCeremony, ok, run } from "../cli/helpers.js";
+import { WEBHOOK_SECRET } from "../fixtures/ceremony.js";
 import { freePort, projectCopy, runningDev, stopDev } from "./dev-process.js";
 
 describe("the ceremony and operations runbooks on tuf-edge dev --ceremony", () => {
@@ -32,9 +33,9 @@ describe("the ceremony and operations runbooks on tuf-edge dev --ceremony", () =
     dir = join(cwd, "ceremony");
     port = await freePort();
     url = `http://127.0.0.1:${port}`;
-    writeFileSync(secrets(), "WEBHOOK_SECRET=walkthrough-webhook-secret\nADMIN_TOKEN=walkthrough-admin-token\n");
+    writeFileSync(secrets(), `WEBHOOK_SECRET=${WEBHOOK_SECRET}\nADMIN_TOKEN=walkthrough-admin-token\n`);
     vi.stubEnv("TUF_EDGE_ADMIN_TOKEN", "walkthrough-admin-token");
-    vi.stubEnv("TUF_EDGE_WEBHOOK_SECRET", "walkthrough-webhook-secret");
+    vi.stubEnv("TUF_EDGE_WEBHOOK_SECRET", WEBHOOK_SECRET);
   }, 60_000);
   afterAll(async () => {
     vi.unstubAllEnvs();

@@ -11,7 +11,10 @@ const CLI = join(ROOT, "scripts/bin/tuf-edge.js");
 
 export function projectCopy(toml: (text: string) => string): string {
   const dir = mkdtempSync(join(tmpdir(), "tuf-edge-dev-"));
-  const text = readFileSync(join(ROOT, "wrangler.toml"), "utf8").replace(/^main = "src\/index.ts"$/m, `main = "${join(ROOT, "src/index.ts")}"`);
+  // Paths in wrangler.toml (main, [alias]) are relative to it: point them at the project.
+  const text = readFileSync(join(ROOT, "wrangler.toml"), "utf8")
+    .replace(/^main = "src\/index.ts"$/m, `main = "${join(ROOT, "src/index.ts")}"`)
+    .replaceAll('"./src/', `"${ROOT}/src/`);
   writeFileSync(join(dir, "wrangler.toml"), toml(text));
   symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"));
   return dir;
@@ -54,8 +57,13 @@ export async function stopDev(dev: ReturnType<typeof startDev>): Promise<void> {
 /** Starts dev and waits for "tuf-edge is running.", failing with its output if it exits first. */
 export async function runningDev(cwd: string, args: string[]): Promise<ReturnType<typeof startDev>> {
   const dev = startDev(cwd, args);
-  await until("tuf-edge dev to be running", 150, () =>
-    dev.output().includes("tuf-edge is running.") ? true : dev.child.exitCode !== null ? Promise.reject(new Error(dev.output())) : undefined,
-  );
+  try {
+    await until("tuf-edge dev to be running", 150, () =>
+      dev.output().includes("tuf-edge is running.") ? true : dev.child.exitCode !== null ? Promise.reject(new Error(dev.output())) : undefined,
+    );
+  } catch (err) {
+    await stopDev(dev);
+    throw new Error(`${(err as Error).message}; its output:\n${dev.output().slice(-4000)}`);
+  }
   return dev;
 }

@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Metadata } from "../../src/tuf/index.js";
 import { cast, completeCeremony } from "../cli/helpers.js";
+import { WEBHOOK_SECRET } from "../fixtures/ceremony.js";
 import { freePort, projectCopy, runningDev, startDev, stopDev, until } from "./dev-process.js";
 
 describe("tuf-edge dev", () => {
@@ -54,7 +55,7 @@ describe("tuf-edge dev --ceremony with a one-minute cron", () => {
     const ceremony = join(cwd, "ceremony");
     const c = await cast(keys);
     await completeCeremony(ceremony, c, "--bit-length", "6");
-    writeFileSync(join(cwd, "secrets.env"), "WEBHOOK_SECRET=dev-test-webhook-secret\nADMIN_TOKEN=dev-test-admin-token\n");
+    writeFileSync(join(cwd, "secrets.env"), `WEBHOOK_SECRET=${WEBHOOK_SECRET}\nADMIN_TOKEN=dev-test-admin-token\n`);
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;
     dev = await runningDev(cwd, ["--ceremony", ceremony, "--online-key", c.online.key, "--secrets", join(cwd, "secrets.env"), "--port", String(port)]);
@@ -67,7 +68,7 @@ describe("tuf-edge dev --ceremony with a one-minute cron", () => {
 
   it("bootstraps from the ceremony with the secrets named, and the cron moves the timestamp on its own", async () => {
     const vars = readFileSync(join(cwd, ".dev.vars"), "utf8");
-    expect(vars).toContain('WEBHOOK_SECRET="dev-test-webhook-secret"');
+    expect(vars).toContain(`WEBHOOK_SECRET="${WEBHOOK_SECRET}"`);
     expect(vars).toContain('ADMIN_TOKEN="dev-test-admin-token"');
     const version = async () => Metadata.fromBytes("timestamp", new Uint8Array(await (await fetch(`${url}/metadata/timestamp.json`)).arrayBuffer())).signed.version;
     const first = await version();

@@ -39,7 +39,10 @@ describe("tuf-edge publish against a local Worker", () => {
 
   it("fails with one line when the secret is not the Worker's", async () => {
     process.env.TUF_EDGE_WEBHOOK_SECRET = `whsec_${btoa("a different secret of 24")}`;
-    const res = await run("publish", "--url", repo.worker.url, "--remove", "packages/demo/other.tar.gz");
+    const file = join(repo.dir, "other.tar.gz");
+    writeFileSync(file, "other bytes");
+    // Not --remove: the CLI checks a removal against what is published before it signs anything.
+    const res = await run("publish", "--url", repo.worker.url, "--path", "packages/demo/other.tar.gz", "--file", file);
     process.env.TUF_EDGE_WEBHOOK_SECRET = WEBHOOK_SECRET;
     expect(res.code).toBe(1);
     expect(res.stderr).toMatch(/401 signature_invalid/);
