@@ -29,7 +29,7 @@ function errors(byStatus: Record<number, readonly [string, ...string[]]>): Respo
 }
 
 const ADMIN_ERRORS = { 401: ["unauthorized"], 413: ["body_too_large"] } as const;
-/** Writes under routes/api.ts refuse to run with a bad [vars] combination or online-key secret (settings-guard.ts). */
+/** Writes refuse to run with a bad [vars] combination or online-key secret (settings-guard.ts). */
 const CONFIG_INVALID = { 503: ["config_invalid"] } as const;
 const WEBHOOK_AUTH = ["signature_missing", "signature_malformed", "signature_expired", "signature_invalid"] as const;
 /** What validate.ts refuses in one target entry, and what the Publisher refuses when a bin would outgrow what clients download. */
@@ -154,7 +154,7 @@ function releaseResponses(withBody: Record<number, readonly [string, ...string[]
   return {
     200: json(receiptPublished.extend({ action: releaseAction }).strict(), "published"),
     202: json(receiptQueued.extend({ action: releaseAction }).strict(), "queued"),
-    ...errors({ ...withBody, 401: ["unauthorized"], 404: ["release_not_found"], 409: ["not_bootstrapped"], 422: invalid }),
+    ...errors({ ...withBody, 401: ["unauthorized"], 404: ["release_not_found"], 409: ["not_bootstrapped"], 422: invalid, ...CONFIG_INVALID }),
   };
 }
 
@@ -310,6 +310,7 @@ export const routeDocs = {
         ...ADMIN_ERRORS,
         409: ["import_out_of_order", "import_conflict", "not_bootstrapped"],
         422: TARGET_CODES,
+        ...CONFIG_INVALID,
       }),
     },
   }),
@@ -321,7 +322,7 @@ export const routeDocs = {
     responses: {
       200: json(importView, "published: a timestamp covers every staged line"),
       202: json(importView, "publishing; poll GET /api/v1/imports/{id}"),
-      ...errors({ 400: ["request_invalid"], 401: ["unauthorized"], 404: ["import_not_found"], 409: ["not_bootstrapped"] }),
+      ...errors({ 400: ["request_invalid"], 401: ["unauthorized"], 404: ["import_not_found"], 409: ["not_bootstrapped"], ...CONFIG_INVALID }),
     },
   }),
   yank: describeRoute({

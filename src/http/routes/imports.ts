@@ -14,6 +14,7 @@ import type { ImportChunk, ImportView } from "../../publisher/types.js";
 import { requireAdmin } from "../auth.js";
 import { ApiError } from "../errors.js";
 import { publisherOf } from "../publisher-stub.js";
+import { requireUsableSettings } from "../settings-guard.js";
 import { parseTargetEntry, readBody } from "../validate.js";
 import { routeDocs } from "../api-docs.js";
 
@@ -23,6 +24,7 @@ export const MAX_IMPORT_CHUNK_BYTES = 8 * 1024 * 1024;
 const IMPORT_ID = /^[A-Za-z0-9._-]{1,100}$/;
 
 export const imports = new Hono<{ Bindings: Env }>()
+  .use("*", requireUsableSettings)
   .use("*", requireAdmin)
   .get("/:id", routeDocs.importStatus, async (c) => c.json(await view(c.env, importId(c.req.param("id")))))
   .post("/:id/lines", routeDocs.importLines, async (c) => {

@@ -7,6 +7,7 @@ import type { PythonReleaseAction } from "../../publisher/python-index.js";
 import { requireAdmin } from "../auth.js";
 import { ApiError } from "../errors.js";
 import { publisherOf } from "../publisher-stub.js";
+import { requireUsableSettings } from "../settings-guard.js";
 import { parseJSON, readBody } from "../validate.js";
 import { normalizeVersion } from "../../python/names.js";
 import { routeDocs } from "../api-docs.js";
@@ -17,6 +18,7 @@ type Ctx = Context<{ Bindings: Env }>;
 const MAX_REASON_CHARS = 1_000;
 
 export const pythonAdmin = new Hono<{ Bindings: Env }>()
+  .use(requireUsableSettings)
   .use(requireAdmin)
   .post("/projects/:project/releases/:version/yank", routeDocs.yank, async (c) => release(c, "yank", await reason(c)))
   .post("/projects/:project/releases/:version/unyank", routeDocs.unyank, (c) => release(c, "unyank"))
