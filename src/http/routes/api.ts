@@ -44,7 +44,7 @@ export const api = new Hono<{ Bindings: Env }>()
         throw new ApiError(422, result.code, result.message);
     }
   })
-  .post("/recover", requireAdmin, async (c) => {
+  .post("/recover", routeDocs.recover, requireAdmin, async (c) => {
     const result = await publisherOf(c.env).recover();
     switch (result.status) {
       case "recovered":

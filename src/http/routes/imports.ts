@@ -14,7 +14,9 @@ import type { ImportChunk, ImportView } from "../../publisher/types.js";
 import { requireAdmin } from "../auth.js";
 import { ApiError } from "../errors.js";
 import { publisherOf } from "../publisher-stub.js";
+import { requireUsableSettings } from "../settings-guard.js";
 import { parseTargetEntry, readBody } from "../validate.js";
+import { routeDocs } from "../api-docs.js";
 
 /** Largest chunk: ~40,000 PyPI-like lines, parsed well within one isolate's 128 MB. */
 export const MAX_IMPORT_CHUNK_BYTES = 8 * 1024 * 1024;
@@ -22,9 +24,10 @@ export const MAX_IMPORT_CHUNK_BYTES = 8 * 1024 * 1024;
 const IMPORT_ID = /^[A-Za-z0-9._-]{1,100}$/;
 
 export const imports = new Hono<{ Bindings: Env }>()
+  .use("*", requireUsableSettings)
   .use("*", requireAdmin)
-  .get("/:id", async (c) => c.json(await view(c.env, importId(c.req.param("id")))))
-  .post("/:id/lines", async (c) => {
+  .get("/:id", routeDocs.importStatus, async (c) => c.json(await view(c.env, importId(c.req.param("id")))))
+  .post("/:id/lines", routeDocs.importLines, async (c) => {
     const id = importId(c.req.param("id"));
     const firstLine = Number(c.req.query("first_line") ?? "1");
     if (!Number.isSafeInteger(firstLine) || firstLine < 1)
@@ -46,7 +49,7 @@ export const imports = new Hono<{ Bindings: Env }>()
         throw new ApiError(422, result.code, result.message);
     }
   })
-  .post("/:id/publish", async (c) => {
+  .post("/:id/publish", routeDocs.importPublish, async (c) => {
     const id = importId(c.req.param("id"));
     const current = await view(c.env, id);
     if (current.state === "new") throw new ApiError(404, "import_not_found", `import ${id} has staged no lines`);

@@ -7,8 +7,10 @@ import type { PythonReleaseAction } from "../../publisher/python-index.js";
 import { requireAdmin } from "../auth.js";
 import { ApiError } from "../errors.js";
 import { publisherOf } from "../publisher-stub.js";
+import { requireUsableSettings } from "../settings-guard.js";
 import { parseJSON, readBody } from "../validate.js";
 import { normalizeVersion } from "../../python/names.js";
+import { routeDocs } from "../api-docs.js";
 
 type Ctx = Context<{ Bindings: Env }>;
 
@@ -16,10 +18,11 @@ type Ctx = Context<{ Bindings: Env }>;
 const MAX_REASON_CHARS = 1_000;
 
 export const pythonAdmin = new Hono<{ Bindings: Env }>()
+  .use(requireUsableSettings)
   .use(requireAdmin)
-  .post("/projects/:project/releases/:version/yank", async (c) => release(c, "yank", await reason(c)))
-  .post("/projects/:project/releases/:version/unyank", (c) => release(c, "unyank"))
-  .delete("/projects/:project/releases/:version", (c) => release(c, "delete"));
+  .post("/projects/:project/releases/:version/yank", routeDocs.yank, async (c) => release(c, "yank", await reason(c)))
+  .post("/projects/:project/releases/:version/unyank", routeDocs.unyank, (c) => release(c, "unyank"))
+  .delete("/projects/:project/releases/:version", routeDocs.deleteRelease, (c) => release(c, "delete"));
 
 async function reason(c: Ctx): Promise<string | undefined> {
   const raw = await readBody(c.req.raw);
