@@ -4,6 +4,7 @@
  * the online keys changed does not give a reserved version other bytes. Both
  * are given up and published again one version up.
  */
+import { readMetadata } from "../../src/publisher/at-rest.js";
 import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
@@ -52,8 +53,7 @@ async function publisher(name: string, extraEnv: Partial<Env> = {}) {
 }
 
 async function read(key: string): Promise<Uint8Array | undefined> {
-  const o = await env.BUCKET.get(key);
-  return o === null ? undefined : new Uint8Array(await o.arrayBuffer());
+  return readMetadata(env.BUCKET, key);
 }
 
 const add = (path: string) => ({ changes: [{ op: "add" as const, path, length: 1, hashes: { sha256: "1".repeat(64) } }], bodySha256: path });
