@@ -3,14 +3,14 @@
  * `publishes` row with committed_at NULL, and what its commit settles. Each
  * function here runs inside the caller's transactionSync.
  */
-import type { SuccinctRoles } from "../tuf/index.js";
+import { Metadata, type SuccinctRoles } from "../tuf/index.js";
 import { binTargetsChanged } from "./bin-sizes.js";
 import { takeStaged } from "./import.js";
-import type { OfflineRoles } from "./offline.js";
+import { succinctRolesOf, type OfflineRoles } from "./offline.js";
 import { binsPerRun, isDue, isOverdue, staggeredExpiry, type Policy } from "./policy.js";
 import type { R2Keys } from "./r2-keys.js";
-import type { SnapshotBytes } from "./snapshot-bytes.js";
-import { audit, bumpCounter, bumpRole, storeOfflineRole } from "./store.js";
+import { SnapshotBytes } from "./snapshot-bytes.js";
+import { audit, bumpCounter, bumpRole, roleRow, storeOfflineRole } from "./store.js";
 import type { LogCause } from "./log-entry.js";
 
 /** The most queued changes one publish takes; the rest go in the next one. */
@@ -31,6 +31,16 @@ export interface PublishPlan {
 export interface Layout {
   succinct: SuccinctRoles;
   snapshot: SnapshotBytes;
+}
+
+export function loadLayout(sql: SqlStorage): Layout {
+  const bins = sql.exec<{ body: ArrayBuffer }>("SELECT body FROM roles WHERE name = 'bins'").one();
+  const succinct = succinctRolesOf(Metadata.fromBytes("targets", new Uint8Array(bins.body)).signed);
+  const meta = new Map<string, number>();
+  for (const row of sql.exec<{ idx: number; version: number }>("SELECT idx, version FROM bins"))
+    meta.set(`${succinct.roleName(row.idx)}.json`, row.version);
+  for (const role of ["targets", "bins"]) meta.set(`${role}.json`, roleRow(sql, role).version);
+  return { succinct, snapshot: new SnapshotBytes(meta) };
 }
 
 export function pendingPlan(sql: SqlStorage): PublishPlan | undefined {

@@ -27,29 +27,28 @@ import { DurableObject } from "cloudflare:workers";
 import { digestHex, Ed25519Signer, Metadata, MetaFile, TufError, Timestamp } from "../tuf/index.js";
 import { assertWithinClientLimit, RoleTooLarge } from "./client-limits.js";
 import { parseOffline, succinctRolesOf, verifyOfflineSet, verifyOfflineUpdate, type OfflineRoles } from "./offline.js";
-import { staggeredExpiry, type Policy } from "./policy.js";
+import type { Policy } from "./policy.js";
 import { settingsFromEnv, type Settings } from "./config.js";
 import { crashPoint } from "./crash-point.js";
-import { healthProblems } from "./health.js";
 import { PublishState } from "./publish-state.js";
 import { putMetadata } from "./at-rest.js";
 import { binSignedBytes, type ListedRow } from "./bin-bytes.js";
 import { importView, ImportConflict, requestPublish, stageChunk } from "./import.js";
 import { migrate } from "./schema.js";
 import { migratePythonIndex, PythonIndex, type FileCheck, type IndexChange, type PythonReleaseInput, type PythonUploadInput } from "./python-index.js";
-import { SnapshotBytes } from "./snapshot-bytes.js";
 import { r2Keys, type R2Keys } from "./r2-keys.js";
 import { readRepository, restore, type RecoveredRepository } from "./recover.js";
 import { SigningLog, type LogPage } from "./signing-log.js";
 import type { LoggedFile } from "./log-entry.js";
-import { binSizeDistribution, initBinSizes, sizeWarnings } from "./bin-sizes.js";
 import { requireKeyPolicy } from "./key-policy.js";
-import { insertPlan, logCause, pendingPlan, previousVersions, reserve, reserveAnew, reserveOfflineUpdate, settleReceipts, type Layout, type PublishPlan } from "./plan.js";
+import { loadLayout, logCause, pendingPlan, previousVersions, reserve, reserveAnew, reserveOfflineUpdate, settleReceipts, type Layout, type PublishPlan } from "./plan.js";
 import { enqueue } from "./queue.js";
 import { sweep } from "./retention.js";
 import { mapLimit, putJSON } from "./r2-writes.js";
 import { configuredOnlineKeys, envelope, loggedFile, onlineSigners, sameKeyids, selfCheck, signAll, verifyEnvelope } from "./signing.js";
-import { audit, counter, currentOfflineRoles, insecureKeyPolicy, isBootstrapped, offlineRoleBody, roleRow, storeOfflineRole } from "./store.js";
+import { currentOfflineRoles, insecureKeyPolicy, isBootstrapped, offlineRoleBody, roleRow } from "./store.js";
+import { bootstrapRows } from "./bootstrap.js";
+import { healthView, statusView } from "./status.js";
 import type {
   BootstrapResult,
   HealthView,
@@ -84,8 +83,6 @@ const WAIT_MS = 10_000;
 const RETRY_MS = 2_000;
 /** Tries at writing timestamp.json, a second apart (R2: one write per second per key). */
 const TIMESTAMP_PUT_ATTEMPTS = 3;
-/** Publishes status lists, newest first. */
-const RECENT_PUBLISHES = 10;
 /** Bin-n files written between two progress records of a publish. */
 const WRITE_CHUNK = 1_024;
 /**
@@ -152,32 +149,7 @@ export class Publisher extends DurableObject<Env> {
     if (isBootstrapped(this.sql)) return { status: "already_bootstrapped" };
     const succinct = succinctRolesOf(roles.bins.signed);
     const n = succinct.numberOfBins;
-    this.ctx.storage.transactionSync(() => {
-      this.sql.exec(
-        "INSERT INTO repository (id, bit_length, name_prefix, bootstrapped_at, insecure_key_policy) VALUES (1, ?, ?, ?, ?)",
-        succinct.bitLength,
-        succinct.namePrefix,
-        now,
-        input.insecureKeyPolicy ? 1 : 0,
-      );
-      for (const [name, md] of Object.entries(roles)) storeOfflineRole(this.sql, name, md);
-      for (let i = 0; i < n; i++)
-        this.sql.exec("INSERT INTO bins (idx, version, expires) VALUES (?, 1, ?)", i, staggeredExpiry(i, n, now, this.policy));
-      initBinSizes(this.sql, n);
-      this.sql.exec("INSERT INTO roles (name, version, expires) VALUES ('snapshot', 1, ?), ('timestamp', 1, ?)",
-        now + this.policy.onlineExpiryMs, now + this.policy.onlineExpiryMs);
-      const plan: PublishPlan = {
-        timestampVersion: 1,
-        snapshotVersion: 1,
-        referenceTime: now,
-        bins: Array.from({ length: n }, (_, i) => [i, 1]),
-        offline: ["bins", "targets", "root"],
-        receipts: {},
-        superseded: [],
-      };
-      insertPlan(this.sql, plan, "bootstrap");
-      audit(this.sql, now, "bootstrap", { root: 1, bins: n, bit_length: succinct.bitLength, insecure_key_policy: !!input.insecureKeyPolicy });
-    });
+    this.ctx.storage.transactionSync(() => bootstrapRows(this.sql, roles, succinct, this.policy, !!input.insecureKeyPolicy, now));
     // If the process dies mid-publish, the alarm is what resumes the reservation.
     await this.ctx.storage.setAlarm(now + RETRY_MS);
     this.forgetCaches();
@@ -444,37 +416,13 @@ export class Publisher extends DurableObject<Env> {
   async health(at?: number): Promise<HealthView | undefined> {
     const now = at ?? Date.now();
     if (!isBootstrapped(this.sql)) return undefined;
-    const { succinct } = this.currentLayout();
-    const served = this.state.served(now, (idx) => succinct.roleName(idx));
-    const inFlight = this.state.inFlight(now);
-    const failing = this.state.failure();
-    const queue = this.state.queue(now);
-    const problems = healthProblems({ served, inFlight, failing, oldestQueuedSeconds: queue.oldestSeconds }, this.settings);
-    return {
-      ok: problems.length === 0,
-      problems,
-      ...served,
-      in_flight: inFlight,
-      failing,
-      queue_depth: queue.depth,
-      oldest_queued_seconds: queue.oldestSeconds,
-    };
+    return healthView(this.state, this.settings, this.currentLayout().succinct, now);
   }
 
   async status(at?: number): Promise<StatusView | undefined> {
     const health = await this.health(at);
     if (!health) return undefined;
-    return {
-      ...health,
-      publishing: health.in_flight !== null,
-      artifacts: counter(this.sql, "artifacts"),
-      bins: this.currentLayout().succinct.numberOfBins,
-      warnings: sizeWarnings(this.sql, this.currentLayout().succinct),
-      log: this.signingLog.head() ?? null,
-      recent_publishes: this.signingLog.recent(RECENT_PUBLISHES),
-      bin_sizes: binSizeDistribution(this.sql),
-      key_policy: insecureKeyPolicy(this.sql) ? "insecure" : "pep458",
-    };
+    return statusView(this.sql, health, this.signingLog, this.currentLayout().succinct);
   }
 
   /** The signing log's entries after `after` (GET /api/v1/log). */
@@ -733,18 +681,8 @@ export class Publisher extends DurableObject<Env> {
     return r2Keys(this.env);
   }
 
-  /** The bin layout and the snapshot bytes cache, rebuilt from SQLite after a restart. */
   private currentLayout(): Layout {
-    if (!this.layout) {
-      const bins = this.sql.exec<{ body: ArrayBuffer }>("SELECT body FROM roles WHERE name = 'bins'").one();
-      const succinct = succinctRolesOf(Metadata.fromBytes("targets", new Uint8Array(bins.body)).signed);
-      const meta = new Map<string, number>();
-      for (const row of this.sql.exec<{ idx: number; version: number }>("SELECT idx, version FROM bins"))
-        meta.set(`${succinct.roleName(row.idx)}.json`, row.version);
-      for (const role of ["targets", "bins"]) meta.set(`${role}.json`, roleRow(this.sql, role).version);
-      this.layout = { succinct, snapshot: new SnapshotBytes(meta) };
-    }
-    return this.layout;
+    return (this.layout ??= loadLayout(this.sql));
   }
 
   private async awaitReceipt(id: string, wait: boolean | undefined, clock: () => number): Promise<SubmitResult> {
