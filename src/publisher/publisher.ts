@@ -24,14 +24,13 @@
  * bugs and infrastructure failures, because RPC drops custom error fields.
  */
 import { DurableObject } from "cloudflare:workers";
-import { digestHex, Ed25519Signer, Metadata, MetaFile, TufError, Timestamp } from "../tuf/index.js";
+import { Ed25519Signer, Metadata, TufError } from "../tuf/index.js";
 import { assertWithinClientLimit, RoleTooLarge } from "./client-limits.js";
 import { parseOffline, succinctRolesOf, verifyOfflineSet, verifyOfflineUpdate, type OfflineRoles } from "./offline.js";
 import type { Policy } from "./policy.js";
 import { settingsFromEnv, type Settings } from "./config.js";
 import { crashPoint } from "./crash-point.js";
 import { PublishState } from "./publish-state.js";
-import { putMetadata } from "./at-rest.js";
 import { binSignedBytes, type ListedRow } from "./bin-bytes.js";
 import { importView, ImportConflict, requestPublish, stageChunk } from "./import.js";
 import { migrate } from "./schema.js";
@@ -44,8 +43,8 @@ import { requireKeyPolicy } from "./key-policy.js";
 import { loadLayout, logCause, pendingPlan, previousVersions, reserve, reserveAnew, reserveOfflineUpdate, settleReceipts, type Layout, type PublishPlan } from "./plan.js";
 import { enqueue } from "./queue.js";
 import { sweep } from "./retention.js";
-import { mapLimit, putJSON } from "./r2-writes.js";
-import { configuredOnlineKeys, envelope, loggedFile, onlineSigners, sameKeyids, selfCheck, signAll, verifyEnvelope } from "./signing.js";
+import { mapLimit, putJSON, putTimestamp } from "./r2-writes.js";
+import { configuredOnlineKeys, envelope, loggedFile, onlineSigners, sameKeyids, selfCheck, signTimestamp, verifyEnvelope } from "./signing.js";
 import { currentOfflineRoles, insecureKeyPolicy, isBootstrapped, offlineRoleBody, roleRow } from "./store.js";
 import { bootstrapRows } from "./bootstrap.js";
 import { healthView, statusView } from "./status.js";
@@ -81,8 +80,6 @@ const WRITE_BUDGET_MS = 20_000;
 const WAIT_MS = 10_000;
 /** When a publish is left unfinished, the alarm retries it this soon. */
 const RETRY_MS = 2_000;
-/** Tries at writing timestamp.json, a second apart (R2: one write per second per key). */
-const TIMESTAMP_PUT_ATTEMPTS = 3;
 /** Bin-n files written between two progress records of a publish. */
 const WRITE_CHUNK = 1_024;
 /**
@@ -547,29 +544,11 @@ export class Publisher extends DurableObject<Env> {
     ]);
     await crashPoint(this.env, this.ctx.storage, "after-snapshot");
 
-    const timestamp = new Metadata(
-      new Timestamp(
-        { version: plan.timestampVersion, expires: new Date(roleRow(this.sql, "timestamp").expires) },
-        new MetaFile(plan.snapshotVersion, snapshotBytes.length, await digestHex(snapshotBytes, ["sha256"])),
-      ),
-    );
-    const timestampBytes = (await signAll(timestamp, signers)).toBytes();
-    await selfCheck("timestamp", timestampBytes, signers);
-    assertWithinClientLimit("timestamp", "timestamp", timestampBytes.length);
-    // The commit point: every file it references is already in R2. R2 takes one
-    // write per second to a key, so a refused write is retried after a second.
-    const meta = { version: String(plan.timestampVersion), expires: String(roleRow(this.sql, "timestamp").expires) };
-    for (let attempt = 1; ; attempt++) {
-      try {
-        // The one mutable name.
-        await putMetadata(bucket, this.keys.timestamp, timestampBytes, { createOnly: false, customMetadata: meta });
-        this.signingLog.stage(plan.timestampVersion, [loggedFile("timestamp", plan.timestampVersion, timestampBytes, signers)]);
-        break;
-      } catch (e) {
-        if (attempt === TIMESTAMP_PUT_ATTEMPTS) throw e;
-        await new Promise((r) => setTimeout(r, 1_000));
-      }
-    }
+    const expires = roleRow(this.sql, "timestamp").expires;
+    const timestampBytes = await signTimestamp(plan.timestampVersion, new Date(expires), plan.snapshotVersion, snapshotBytes, signers);
+    // The commit point: every file it references is already in R2.
+    await putTimestamp(bucket, this.keys.timestamp, timestampBytes, { version: String(plan.timestampVersion), expires: String(expires) });
+    this.signingLog.stage(plan.timestampVersion, [loggedFile("timestamp", plan.timestampVersion, timestampBytes, signers)]);
     await crashPoint(this.env, this.ctx.storage, "after-timestamp");
     // Plain copies of Python files and pages, for clients without TUF, change only once a timestamp covers them.
     await this.python.copyPlain();

@@ -3,7 +3,8 @@
  * around already-canonical signed bytes, and the self-checks every file passes
  * before it is written.
  */
-import { Ed25519Signer, fromHex, Metadata, sha256Sync, toHex, utf8, type Signature, type Targets, type Timestamp } from "../tuf/index.js";
+import { digestHex, Ed25519Signer, fromHex, Metadata, MetaFile, sha256Sync, Timestamp, toHex, utf8, type Signature } from "../tuf/index.js";
+import { assertWithinClientLimit } from "./client-limits.js";
 import type { LoggedFile } from "./log-entry.js";
 
 /** The configured online keys (ONLINE_KEY, ONLINE_KEY_NEXT), whether or not a root names them. */
@@ -77,9 +78,14 @@ export async function verifyEnvelope(bytes: Uint8Array, signers: readonly Ed2551
   }
 }
 
-export async function signAll<T extends Timestamp | Targets>(md: Metadata<T>, signers: readonly Ed25519Signer[]): Promise<Metadata<T>> {
+/** timestamp.json for the snapshot `snapshotBytes`, signed and self-checked. */
+export async function signTimestamp(version: number, expires: Date, snapshotVersion: number, snapshotBytes: Uint8Array, signers: readonly Ed25519Signer[]): Promise<Uint8Array> {
+  let md = new Metadata(new Timestamp({ version, expires }, new MetaFile(snapshotVersion, snapshotBytes.length, await digestHex(snapshotBytes, ["sha256"]))));
   for (const signer of signers) md = await md.sign(signer);
-  return md;
+  const bytes = md.toBytes();
+  await selfCheck("timestamp", bytes, signers);
+  assertWithinClientLimit("timestamp", "timestamp", bytes.length);
+  return bytes;
 }
 
 /** A written file as the signing log records it; `signers` signed it, else its own signatures name the keys. */
