@@ -236,20 +236,6 @@ export function reserveOfflineUpdate(sql: SqlStorage, p: Policy, update: Partial
   return planned;
 }
 
-/** Records each receipt's bins and versions once the plan is committed. */
-export function settleReceipts(sql: SqlStorage, plan: PublishPlan, succinct: SuccinctRoles): void {
-  const versions = new Map(plan.bins);
-  for (const [id, bins] of Object.entries(plan.receipts)) {
-    // A request with more changes than one publish takes (MAX_BATCH) is published only by the
-    // publish that takes its last change; until then its receipt gathers bins and says queued.
-    const prior = sql.exec<{ result: string | null }>("SELECT result FROM receipts WHERE id = ?", id).one().result;
-    const merged = { ...(prior ? (JSON.parse(prior) as { bins: Record<string, number> }).bins : {}), ...Object.fromEntries(bins.map((idx) => [succinct.roleName(idx), versions.get(idx)!])) };
-    const remaining = sql.exec("SELECT 1 FROM queue WHERE receipt = ? LIMIT 1", id).toArray().length > 0;
-    const result = remaining ? { partial: true, bins: merged } : { bins: merged, snapshot: plan.snapshotVersion, timestamp: plan.timestampVersion };
-    sql.exec("UPDATE receipts SET result = ? WHERE id = ?", JSON.stringify(result), id);
-  }
-}
-
 /** Why the plan was published, as the signing log records it. */
 export function logCause(sql: SqlStorage, plan: PublishPlan): LogCause {
   const { reason } = sql.exec<{ reason: string }>("SELECT reason FROM publishes WHERE timestamp_version = ?", plan.timestampVersion).one();

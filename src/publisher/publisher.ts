@@ -24,9 +24,9 @@
  * bugs and infrastructure failures, because RPC drops custom error fields.
  */
 import { DurableObject } from "cloudflare:workers";
-import { Ed25519Signer, Metadata, TufError } from "../tuf/index.js";
+import { Ed25519Signer, TufError } from "../tuf/index.js";
 import { assertWithinClientLimit, RoleTooLarge } from "./client-limits.js";
-import { parseOffline, succinctRolesOf, verifyOfflineSet, verifyOfflineUpdate, type OfflineRoles } from "./offline.js";
+import { onlineKeyChanged, parseOffline, parseOfflineUpdate, succinctRolesOf, verifyOfflineSet, verifyOfflineUpdate, type OfflineRoles } from "./offline.js";
 import type { Policy } from "./policy.js";
 import { settingsFromEnv, type Settings } from "./config.js";
 import { crashPoint } from "./crash-point.js";
@@ -40,11 +40,12 @@ import { readRepository, restore, type RecoveredRepository } from "./recover.js"
 import { SigningLog, type LogPage } from "./signing-log.js";
 import type { LoggedFile } from "./log-entry.js";
 import { requireKeyPolicy } from "./key-policy.js";
-import { loadLayout, logCause, pendingPlan, previousVersions, reserve, reserveAnew, reserveOfflineUpdate, settleReceipts, type Layout, type PublishPlan } from "./plan.js";
+import { insertReceipt, receiptFor, receiptView, settleReceipts } from "./receipts.js";
+import { loadLayout, logCause, pendingPlan, previousVersions, reserve, reserveAnew, reserveOfflineUpdate, type Layout, type PublishPlan } from "./plan.js";
 import { enqueue } from "./queue.js";
 import { sweep } from "./retention.js";
 import { mapLimit, putJSON, putTimestamp } from "./r2-writes.js";
-import { configuredOnlineKeys, envelope, loggedFile, onlineSigners, sameKeyids, selfCheck, signTimestamp, verifyEnvelope } from "./signing.js";
+import { configuredOnlineKeys, envelope, loggedFile, onlineSigners, selfCheck, signTimestamp, verifyEnvelope } from "./signing.js";
 import { currentOfflineRoles, insecureKeyPolicy, isBootstrapped, offlineRoleBody, roleRow } from "./store.js";
 import { bootstrapRows } from "./bootstrap.js";
 import { healthView, statusView } from "./status.js";
@@ -205,12 +206,7 @@ export class Publisher extends DurableObject<Env> {
     if (!isBootstrapped(this.sql)) return { status: "not_bootstrapped" };
     const { succinct } = this.currentLayout();
     if (request.idempotencyKey !== undefined) {
-      const prior = this.sql
-        .exec<{ id: string; body_sha256: string }>(
-          "SELECT id, body_sha256 FROM receipts WHERE idempotency_key = ?",
-          request.idempotencyKey,
-        )
-        .toArray()[0];
+      const prior = receiptFor(this.sql, request.idempotencyKey);
       if (prior) {
         if (prior.body_sha256 !== request.bodySha256) return { status: "idempotency_conflict" };
         return this.awaitReceipt(prior.id, request.wait, clockAt(at));
@@ -219,13 +215,7 @@ export class Publisher extends DurableObject<Env> {
     const id = crypto.randomUUID();
     try {
       this.ctx.storage.transactionSync(() => {
-        this.sql.exec(
-          "INSERT INTO receipts (id, idempotency_key, body_sha256, received_at) VALUES (?, ?, ?, ?)",
-          id,
-          request.idempotencyKey ?? null,
-          request.bodySha256,
-          now,
-        );
+        insertReceipt(this.sql, id, request.idempotencyKey ?? null, request.bodySha256, now);
         for (const change of request.changes) enqueue(this.sql, id, change, succinct);
       });
     } catch (e) {
@@ -238,12 +228,7 @@ export class Publisher extends DurableObject<Env> {
   }
 
   async receipt(id: string): Promise<ReceiptView | undefined> {
-    const row = this.sql
-      .exec<{ result: string | null }>("SELECT result FROM receipts WHERE id = ?", id)
-      .toArray()[0];
-    if (!row) return undefined;
-    const result = row.result === null ? undefined : JSON.parse(row.result);
-    return result && !result.partial ? { receipt: id, status: "published", ...result } : { receipt: id, status: "queued" };
+    return receiptView(this.sql, id);
   }
 
   // ---- RPC: the Python index (python-index.ts) -------------------------------
@@ -286,7 +271,7 @@ export class Publisher extends DurableObject<Env> {
     const id = crypto.randomUUID();
     this.ctx.storage.transactionSync(() => {
       change.apply();
-      this.sql.exec("INSERT INTO receipts (id, body_sha256, received_at) VALUES (?, '', ?)", id, now);
+      insertReceipt(this.sql, id, null, "", now);
       for (const c of change.changes) enqueue(this.sql, id, c, succinct);
     });
     return id;
@@ -333,28 +318,19 @@ export class Publisher extends DurableObject<Env> {
         const plan = pendingPlan(this.sql);
         return { status: "unavailable", code: "publish_failing", message: `the publish of timestamp v${plan?.timestampVersion} cannot finish, so nothing can be published on top of it: ${message}` };
       }
-      const enc = new TextEncoder();
       let verified: Awaited<ReturnType<typeof verifyOfflineUpdate>>;
       let update: Partial<OfflineRoles>;
       try {
-        update = {
-          ...(input.root === undefined ? {} : { root: Metadata.fromBytes("root", enc.encode(input.root)) }),
-          ...(input.targets === undefined ? {} : { targets: Metadata.fromBytes("targets", enc.encode(input.targets)) }),
-          ...(input.bins === undefined ? {} : { bins: Metadata.fromBytes("targets", enc.encode(input.bins)) }),
-        };
+        update = parseOfflineUpdate(input);
         verified = await verifyOfflineUpdate(currentOfflineRoles(this.sql), update, (await configuredOnlineKeys(this.env)).map((s) => s.key), new Date(now));
         if (!insecureKeyPolicy(this.sql)) requireKeyPolicy(verified.roles, verified.onlineKey);
       } catch (e) {
         if (e instanceof TufError) return { status: "rejected", code: e.code, message: e.message };
         throw e;
       }
-      const before = currentOfflineRoles(this.sql);
-      const onlineKeyChanged = !sameKeyids(
-        succinctRolesOf(before.bins.signed).keyids,
-        succinctRolesOf(verified.roles.bins.signed).keyids,
-      ) || !sameKeyids(before.root.signed.roles.timestamp.keyids, verified.roles.root.signed.roles.timestamp.keyids);
+      const rekeyed = onlineKeyChanged(currentOfflineRoles(this.sql), verified.roles);
       const n = succinctRolesOf(verified.roles.bins.signed).numberOfBins;
-      const plan = this.ctx.storage.transactionSync(() => reserveOfflineUpdate(this.sql, this.policy, update, n, onlineKeyChanged, now));
+      const plan = this.ctx.storage.transactionSync(() => reserveOfflineUpdate(this.sql, this.policy, update, n, rekeyed, now));
       await this.ctx.storage.setAlarm(now + RETRY_MS);
       this.forgetCaches();
       const published = await this.finishPendingPlan().then(

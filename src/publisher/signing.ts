@@ -96,10 +96,6 @@ export function loggedFile(role: string, version: number, bytes: Uint8Array, sig
   return { role, version, length: bytes.length, sha256: toHex(sha256Sync(bytes)), keyids: keyids.sort() };
 }
 
-export function sameKeyids(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((k) => b.includes(k));
-}
-
 function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
