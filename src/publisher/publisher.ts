@@ -22,6 +22,12 @@
  *
  * RPC methods take plain data and return result unions; they throw only on
  * bugs and infrastructure failures, because RPC drops custom error fields.
+ *
+ * This class holds the RPC methods and the publish loop; the steps live next to it:
+ * begin in plan.ts (reserve, reserveAnew, reserveOfflineUpdate), bootstrap.ts and
+ * recover.ts (restore); signing in signing.ts; R2 writes in r2-writes.ts; receipts
+ * in receipts.ts; the queue in queue.ts; SQLite rows in store.ts; retention in
+ * retention.ts; health and status in status.ts.
  */
 import { DurableObject } from "cloudflare:workers";
 import { Ed25519Signer, TufError } from "../tuf/index.js";
