@@ -1,8 +1,11 @@
 /**
  * Counters behind the bin-size distribution: `bins.targets` per bin and
  * `bin_size_counts` per size, kept up to date as targets come and go, so
- * status reads them without scanning `artifacts`.
+ * status reads them without scanning `artifacts`; and the bins near the
+ * size TUF clients download, which status warns about.
  */
+import type { SuccinctRoles } from "../tuf/index.js";
+import { BIN_ENVELOPE_BYTES, CLIENT_MAX_BYTES, WARN_FRACTION } from "./client-limits.js";
 
 /** At bootstrap every bin lists nothing. */
 export function initBinSizes(sql: SqlStorage, numberOfBins: number): void {
@@ -37,4 +40,13 @@ export function binSizeDistribution(sql: SqlStorage): BinSizeBucket[] {
     buckets.set(k, bucket);
   }
   return [...buckets.values()];
+}
+
+/** Bins past WARN_FRACTION of the clients' targets limit, largest first (bins_by_bytes: reads only those). */
+export function sizeWarnings(sql: SqlStorage, succinct: SuccinctRoles): string[] {
+  const limit = CLIENT_MAX_BYTES.targets;
+  return sql
+    .exec<{ idx: number; bytes: number }>("SELECT idx, bytes FROM bins WHERE bytes > ? ORDER BY bytes DESC LIMIT 10", WARN_FRACTION * limit - BIN_ENVELOPE_BYTES)
+    .toArray()
+    .map((b) => `${succinct.roleName(b.idx)} lists about ${b.bytes + BIN_ENVELOPE_BYTES} bytes, ${Math.round((100 * (b.bytes + BIN_ENVELOPE_BYTES)) / limit)}% of the ${limit} bytes TUF clients download by default: see "A bin is nearly full" in docs/operations.md`);
 }

@@ -140,3 +140,25 @@ export async function verifyOfflineUpdate(
   await verifyOfflineSet(roles, onlineKey, now);
   return { roles, onlineKey };
 }
+
+/** The uploaded roles as metadata; only the ones given. */
+export function parseOfflineUpdate(input: { root?: string; targets?: string; bins?: string }): Partial<OfflineRoles> {
+  const enc = new TextEncoder();
+  return {
+    ...(input.root === undefined ? {} : { root: Metadata.fromBytes("root", enc.encode(input.root)) }),
+    ...(input.targets === undefined ? {} : { targets: Metadata.fromBytes("targets", enc.encode(input.targets)) }),
+    ...(input.bins === undefined ? {} : { bins: Metadata.fromBytes("targets", enc.encode(input.bins)) }),
+  };
+}
+
+/** Whether the keys that sign the online roles (bin-n, or timestamp and snapshot) differ between the two sets. */
+export function onlineKeyChanged(before: OfflineRoles, after: OfflineRoles): boolean {
+  return (
+    !sameKeyids(succinctRolesOf(before.bins.signed).keyids, succinctRolesOf(after.bins.signed).keyids) ||
+    !sameKeyids(before.root.signed.roles.timestamp.keyids, after.root.signed.roles.timestamp.keyids)
+  );
+}
+
+function sameKeyids(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((k) => b.includes(k));
+}

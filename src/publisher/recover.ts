@@ -6,9 +6,15 @@
  * Publisher can continue strictly above every version any cache may hold.
  */
 import { readMetadata } from "./at-rest.js";
-import { Metadata, TufError, type JSONObject, type Root, type Snapshot, type Targets, type Timestamp } from "../tuf/index.js";
+import { canonicalString, Metadata, TufError, type JSONObject, type Root, type Snapshot, type Targets, type Timestamp } from "../tuf/index.js";
 import { checkRepository } from "../tuf/repository-check.js";
 import type { R2Keys } from "./r2-keys.js";
+import { binTargetsChanged, initBinSizes } from "./bin-sizes.js";
+import { entryBytes } from "./client-limits.js";
+import { succinctRolesOf } from "./offline.js";
+import { insertPlan, type PublishPlan } from "./plan.js";
+import { staggeredExpiry, type Policy } from "./policy.js";
+import { audit, bumpCounter, storeOfflineRole } from "./store.js";
 
 const VERSIONED = /^(\d+)\.([a-z0-9][a-z0-9.-]*)\.json$/;
 
@@ -90,4 +96,57 @@ async function highestVersions(bucket: R2Bucket, keys: R2Keys): Promise<Map<stri
     cursor = page.truncated ? page.cursor : undefined;
   } while (cursor);
   return highest;
+}
+
+/**
+ * Rebuilds the Publisher's rows from what R2 serves, one version above the highest R2 holds under each
+ * name, and reserves the publish of every bin-n, the snapshot and the timestamp. Runs in a transactionSync.
+ */
+export function restore(sql: SqlStorage, found: RecoveredRepository, p: Policy, now: number): PublishPlan {
+  const succinct = succinctRolesOf(found.bins.signed);
+  const n = succinct.numberOfBins;
+  const above = (role: string, served: number) => Math.max(found.highest.get(role) ?? 0, served) + 1;
+  sql.exec("INSERT INTO repository (id, bit_length, name_prefix, bootstrapped_at) VALUES (1, ?, ?, ?)", succinct.bitLength, succinct.namePrefix, now);
+  for (const root of found.roots) storeOfflineRole(sql, "root", root);
+  storeOfflineRole(sql, "targets", found.targets);
+  storeOfflineRole(sql, "bins", found.bins);
+  const bins: Array<[number, number]> = [];
+  for (let i = 0; i < n; i++) {
+    const role = succinct.roleName(i);
+    const version = above(role, found.snapshot.signed.meta[`${role}.json`]!.version);
+    sql.exec("INSERT INTO bins (idx, version, expires) VALUES (?, ?, ?)", i, version, staggeredExpiry(i, n, now, p));
+    bins.push([i, version]);
+  }
+  initBinSizes(sql, n);
+  const listed = new Map<number, { bytes: number; targets: number }>();
+  for (const a of found.artifacts) {
+    const size = entryBytes(a.path, a.length, a.hashes, a.custom);
+    sql.exec(
+      "INSERT INTO artifacts (bin, path, length, hashes, custom, size) VALUES (?, ?, ?, ?, ?, ?)",
+      a.bin, a.path, a.length, canonicalString(a.hashes), a.custom === undefined ? null : canonicalString(a.custom), size,
+    );
+    const bin = listed.get(a.bin) ?? { bytes: 0, targets: 0 };
+    bin.bytes += size;
+    bin.targets += 1;
+    listed.set(a.bin, bin);
+  }
+  for (const [idx, bin] of listed) {
+    sql.exec("UPDATE bins SET bytes = ? WHERE idx = ?", bin.bytes, idx);
+    binTargetsChanged(sql, idx, bin.targets);
+  }
+  bumpCounter(sql, "artifacts", found.artifacts.length);
+  const expires = now + p.onlineExpiryMs;
+  const plan: PublishPlan = {
+    snapshotVersion: above("snapshot", found.snapshot.signed.version),
+    timestampVersion: found.timestamp.signed.version + 1,
+    referenceTime: now,
+    bins,
+    offline: [],
+    receipts: {},
+    superseded: [],
+  };
+  sql.exec("INSERT INTO roles (name, version, expires) VALUES ('snapshot', ?, ?), ('timestamp', ?, ?)", plan.snapshotVersion, expires, plan.timestampVersion, expires);
+  insertPlan(sql, plan, "recovery");
+  audit(sql, now, "recovery", { root: found.roots.length, timestamp: found.timestamp.signed.version, snapshot: found.snapshot.signed.version, artifacts: found.artifacts.length });
+  return plan;
 }

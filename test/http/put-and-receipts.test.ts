@@ -9,7 +9,8 @@ import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Publisher } from "../../src/publisher/publisher.js";
-import type { Change } from "../../src/publisher/types.js";
+import { enqueue } from "../../src/publisher/queue.js";
+import type { SuccinctRoles } from "../../src/tuf/index.js";
 import { R2Keys } from "../../src/publisher/r2-keys.js";
 import { adminHeaders, bootstrap, expectError, fetchWorker, sha } from "./helpers.js";
 
@@ -53,8 +54,7 @@ describe("a request with more changes than one publish takes", () => {
     const n = 20_001; // MAX_BATCH + 1
     const ids = await runInDurableObject(stub(), async (instance: Publisher) => {
       const p = instance as unknown as {
-        currentLayout(): { succinct: unknown };
-        enqueue(receipt: string, change: Change, succinct: unknown): void;
+        currentLayout(): { succinct: SuccinctRoles };
         publishOnce(now: number, renewDue: boolean): Promise<{ status: string; timestamp?: number }>;
         ctx: DurableObjectState;
       };
@@ -62,7 +62,7 @@ describe("a request with more changes than one publish takes", () => {
       p.ctx.storage.transactionSync(() => {
         p.ctx.storage.sql.exec("INSERT INTO receipts (id, idempotency_key, body_sha256, received_at) VALUES (?, NULL, 'big', ?)", id, Date.now());
         const { succinct } = p.currentLayout();
-        for (let i = 0; i < n; i++) p.enqueue(id, { op: "remove", path: `big/${i}.whl` }, succinct);
+        for (let i = 0; i < n; i++) enqueue(p.ctx.storage.sql, id, { op: "remove", path: `big/${i}.whl` }, succinct);
       });
       const first = await p.publishOnce(Date.now(), false);
       const afterFirst = await instance.receipt(id);

@@ -1,0 +1,103 @@
+/**
+ * Signing with the online keys: which configured keys sign, the envelope built
+ * around already-canonical signed bytes, and the self-checks every file passes
+ * before it is written.
+ */
+import { digestHex, Ed25519Signer, fromHex, Metadata, MetaFile, sha256Sync, Timestamp, toHex, utf8, type Signature } from "../tuf/index.js";
+import { assertWithinClientLimit } from "./client-limits.js";
+import type { LoggedFile } from "./log-entry.js";
+
+/** The configured online keys (ONLINE_KEY, ONLINE_KEY_NEXT), whether or not a root names them. */
+export function configuredOnlineKeys(env: Env): Promise<Ed25519Signer[]> {
+  // Mid-rotation both secrets may hold the same seed; each key signs once (keyids are unique per file).
+  const seeds = [...new Set([env.ONLINE_KEY, env.ONLINE_KEY_NEXT].filter((s): s is string => !!s).map((s) => s.toLowerCase()))];
+  return Promise.all(seeds.map((hex) => Ed25519Signer.fromSeed(fromHex(hex))));
+}
+
+/**
+ * The keys that sign online roles: each configured key (ONLINE_KEY,
+ * ONLINE_KEY_NEXT) that the current or the previous root names for
+ * timestamp. Right after an online-key rotation that is both keys, so a
+ * client still on the previous root and one on the new root both verify.
+ */
+export async function onlineSigners(sql: SqlStorage, env: Env): Promise<Ed25519Signer[]> {
+  const roots = sql
+    .exec<{ body: ArrayBuffer }>("SELECT body FROM root_history ORDER BY version DESC LIMIT 2")
+    .toArray()
+    .map((r) => Metadata.fromBytes("root", new Uint8Array(r.body)).signed);
+  const named = new Set(roots.flatMap((root) => root.roles.timestamp.keyids));
+  const signers = (await configuredOnlineKeys(env)).filter((s) => named.has(s.key.keyid));
+  // Signing only with keys the current root has dropped would publish files no client accepts:
+  // fail instead, so the alarm retries and /healthz reports the roles running out.
+  if (!signers.some((s) => roots[0]!.roles.timestamp.keyids.includes(s.key.keyid))) {
+    const both = !!env.ONLINE_KEY_NEXT && !!env.ONLINE_KEY;
+    const wanted = roots[0]!.roles.timestamp.keyids.map((k) => `${k.slice(0, 8)}…`).join(", ");
+    throw new Error(`${both ? "neither ONLINE_KEY nor ONLINE_KEY_NEXT is" : env.ONLINE_KEY_NEXT ? "ONLINE_KEY_NEXT is not" : "ONLINE_KEY is not"} the key root v${roots[0]!.version} names for timestamp (${wanted}); set ONLINE_KEY to that key's seed (docs/operations.md section 7)`);
+  }
+  return signers.sort((a, b) => (a.key.keyid < b.key.keyid ? -1 : 1));
+}
+
+/** `{"signatures":[…],"signed":…}` built around already-canonical signed bytes: the keys sort this way. */
+export async function envelope(signedBytes: Uint8Array, signers: readonly Ed25519Signer[]): Promise<Uint8Array> {
+  const signatures: Signature[] = await Promise.all(signers.map((s) => s.sign(signedBytes)));
+  const head = utf8(`{"signatures":[${signatures.map((s) => `{"keyid":"${s.keyid}","sig":"${s.sig}"}`).join(",")}],"signed":`);
+  const out = new Uint8Array(head.length + signedBytes.length + 1);
+  out.set(head);
+  out.set(signedBytes, head.length);
+  out[out.length - 1] = 0x7d; // "}"
+  return out;
+}
+
+/**
+ * Only write verified metadata: the bytes parse back as the role, are already
+ * canonical, and carry a valid signature by the online key.
+ */
+export async function selfCheck(type: "targets" | "snapshot" | "timestamp", bytes: Uint8Array, signers: readonly Ed25519Signer[]): Promise<void> {
+  const md = Metadata.fromBytes(type, bytes);
+  for (const signer of signers) {
+    const sig = md.signatures.find((s) => s.keyid === signer.key.keyid);
+    if (!sig || !(await signer.key.verify(md.signedBytes(), sig.sig)) || !bytesEqual(md.toBytes(), bytes))
+      throw new Error(`self-check failed: ${type} v${md.signed.version} does not round-trip or verify with the online key`);
+  }
+}
+
+/**
+ * The cheap self-check of a bin-n: it parses as JSON and each online key's
+ * signature verifies over the signed part. (bin-bytes.test.ts proves the bytes
+ * are what the Metadata API would write; parsing every bin back through it
+ * would double the cost of a publish at 10M artifacts.)
+ */
+export async function verifyEnvelope(bytes: Uint8Array, signers: readonly Ed25519Signer[]): Promise<void> {
+  const text = new TextDecoder().decode(bytes);
+  const parsed = JSON.parse(text) as { signatures: Array<{ keyid: string; sig: string }> };
+  // envelope() wrote an ASCII head, so its character offset is its byte offset.
+  const signed = bytes.subarray(text.indexOf(',"signed":') + ',"signed":'.length, bytes.length - 1);
+  for (const signer of signers) {
+    const sig = parsed.signatures.find((s) => s.keyid === signer.key.keyid);
+    if (!sig || !(await signer.key.verify(signed, sig.sig))) throw new Error("self-check failed: a bin-n does not verify with the online key");
+  }
+}
+
+/** timestamp.json for the snapshot `snapshotBytes`, signed and self-checked. */
+export async function signTimestamp(version: number, expires: Date, snapshotVersion: number, snapshotBytes: Uint8Array, signers: readonly Ed25519Signer[]): Promise<Uint8Array> {
+  let md = new Metadata(new Timestamp({ version, expires }, new MetaFile(snapshotVersion, snapshotBytes.length, await digestHex(snapshotBytes, ["sha256"]))));
+  for (const signer of signers) md = await md.sign(signer);
+  const bytes = md.toBytes();
+  await selfCheck("timestamp", bytes, signers);
+  assertWithinClientLimit("timestamp", "timestamp", bytes.length);
+  return bytes;
+}
+
+/** A written file as the signing log records it; `signers` signed it, else its own signatures name the keys. */
+export function loggedFile(role: string, version: number, bytes: Uint8Array, signers?: readonly Ed25519Signer[]): LoggedFile {
+  const keyids = signers
+    ? signers.map((s) => s.key.keyid)
+    : (JSON.parse(new TextDecoder().decode(bytes)) as { signatures: Array<{ keyid: string }> }).signatures.map((s) => s.keyid);
+  return { role, version, length: bytes.length, sha256: toHex(sha256Sync(bytes)), keyids: keyids.sort() };
+}
+
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
