@@ -51,7 +51,7 @@ import { loadLayout, logCause, pendingPlan, previousVersions, reserve, reserveAn
 import { enqueue } from "./queue.js";
 import { sweep } from "./retention.js";
 import { mapLimit, putJSON, putTimestamp } from "./r2-writes.js";
-import { configuredOnlineKeys, envelope, loggedFile, onlineSigners, selfCheck, signTimestamp, verifyEnvelope } from "./signing.js";
+import { configuredOnlineKeys, envelope, loggedFile, onlineSigners, selfCheckSnapshot, signTimestamp, verifyEnvelope } from "./signing.js";
 import { currentOfflineRoles, insecureKeyPolicy, isBootstrapped, offlineRoleBody, roleRow } from "./store.js";
 import { bootstrapRows } from "./bootstrap.js";
 import { healthView, statusView } from "./status.js";
@@ -510,7 +510,7 @@ export class Publisher extends DurableObject<Env> {
 
     const snapshotExpires = new Date(roleRow(this.sql, "snapshot").expires);
     const snapshotBytes = await envelope(snapshot.signedBytes(plan.snapshotVersion, snapshotExpires), signers);
-    await selfCheck("snapshot", snapshotBytes, signers);
+    await selfCheckSnapshot(snapshotBytes, signers);
     assertWithinClientLimit("snapshot", "snapshot", snapshotBytes.length);
     // Bins, offline roles and the snapshot are independent new names; only timestamp.json must wait for all of them.
     await Promise.all([

@@ -1,7 +1,7 @@
 /** SnapshotBytes, the publisher's incremental snapshot encoder, is byte-identical to canonical JSON of the Snapshot model. */
 import { describe, expect, it } from "vitest";
 import { canonicalString, MetaFile, Snapshot } from "../../src/tuf/index.js";
-import { SnapshotBytes } from "../../src/publisher/snapshot-bytes.js";
+import { assertCanonicalSnapshot, SnapshotBytes } from "../../src/publisher/snapshot-bytes.js";
 
 const expires = new Date("2027-01-02T03:04:05Z");
 const decode = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -26,5 +26,23 @@ describe("SnapshotBytes", () => {
     const bytes = new SnapshotBytes(new Map([["bin-0.json", 1]]));
     expect(() => bytes.set("bin-1.json", 1)).toThrow(/not a listed role/);
     expect(() => bytes.set("bin-0.json", 0)).toThrow(/bad version/);
+  });
+
+  it("self-checks: accepts exactly the canonical form clients verify over", () => {
+    const meta = new Map<string, number>([["targets.json", 3], ["bins.json", 2]]);
+    for (let i = 0; i < 16; i++) meta.set(`bin-${i.toString(16)}.json`, i + 1);
+    const good = model(meta, 9);
+    expect(() => assertCanonicalSnapshot(good)).not.toThrow();
+    const bad = {
+      "leading space": ` ${good}`,
+      "space after a colon": good.replace('"version":9}', '"version": 9}'),
+      "entries out of order": good.replace('"bin-0.json":{"version":1},"bin-1.json":{"version":2}', '"bin-1.json":{"version":2},"bin-0.json":{"version":1}'),
+      "a repeated entry": good.replace('"bin-1.json":{"version":2}', '"bin-1.json":{"version":2},"bin-1.json":{"version":2}'),
+      "a float version": good.replace('"bin-1.json":{"version":2}', '"bin-1.json":{"version":2.0}'),
+      "an unsafe integer": good.replace('"bin-1.json":{"version":2}', '"bin-1.json":{"version":9007199254740993}'),
+      "an extra field": good.replace('{"version":2}', '{"length":1,"version":2}'),
+      "trailing bytes": `${good}\n`,
+    };
+    for (const [why, text] of Object.entries(bad)) expect(() => assertCanonicalSnapshot(text), why).toThrow(/not canonical/);
   });
 });
