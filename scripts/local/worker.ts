@@ -91,6 +91,7 @@ export async function startLocalWorker({ dir, bindings, onLog }: LocalWorkerOpti
     defaultPersistRoot: dir,
     host: "127.0.0.1",
     port: 0,
+    ...(process.env.PROF_INSPECTOR ? { inspectorPort: Number(process.env.PROF_INSPECTOR) } : {}),
     ...(onLog ? { handleRuntimeStdio: (stdout: NodeJS.ReadableStream, stderr: NodeJS.ReadableStream) => {
       for (const stream of [stdout, stderr]) {
         let rest = "";

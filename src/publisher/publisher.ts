@@ -518,10 +518,10 @@ export class Publisher extends DurableObject<Env> {
       ...plan.offline.filter((role) => role !== "root").map(async (role) => {
         const { version, body } = offlineRoleBody(this.sql, role);
         await putJSON(bucket, this.keys.versioned(role, version), body);
-        this.signingLog.stage(plan.timestampVersion, [loggedFile(role, version, body)]);
+        this.signingLog.stage(plan.timestampVersion, [await loggedFile(role, version, body)]);
       }),
-      putJSON(bucket, this.keys.versioned("snapshot", plan.snapshotVersion), snapshotBytes).then(() =>
-        this.signingLog.stage(plan.timestampVersion, [loggedFile("snapshot", plan.snapshotVersion, snapshotBytes, signers)]),
+      putJSON(bucket, this.keys.versioned("snapshot", plan.snapshotVersion), snapshotBytes).then(async () =>
+        this.signingLog.stage(plan.timestampVersion, [await loggedFile("snapshot", plan.snapshotVersion, snapshotBytes, signers)]),
       ),
     ]);
     await crashPoint(this.env, this.ctx.storage, "after-snapshot");
@@ -530,7 +530,7 @@ export class Publisher extends DurableObject<Env> {
     const timestampBytes = await signTimestamp(plan.timestampVersion, new Date(expires), plan.snapshotVersion, snapshotBytes, signers);
     // The commit point: every file it references is already in R2.
     await putTimestamp(bucket, this.keys.timestamp, timestampBytes, { version: String(plan.timestampVersion), expires: String(expires) });
-    this.signingLog.stage(plan.timestampVersion, [loggedFile("timestamp", plan.timestampVersion, timestampBytes, signers)]);
+    this.signingLog.stage(plan.timestampVersion, [await loggedFile("timestamp", plan.timestampVersion, timestampBytes, signers)]);
     await crashPoint(this.env, this.ctx.storage, "after-timestamp");
     // Plain copies of Python files and pages, for clients without TUF, change only once a timestamp covers them.
     await this.python.copyPlain();
@@ -539,7 +539,7 @@ export class Publisher extends DurableObject<Env> {
     if (plan.offline.includes("root")) {
       const { version, body } = offlineRoleBody(this.sql, "root");
       await putJSON(bucket, this.keys.versioned("root", version), body);
-      this.signingLog.stage(plan.timestampVersion, [loggedFile("root", version, body)]);
+      this.signingLog.stage(plan.timestampVersion, [await loggedFile("root", version, body)]);
       await crashPoint(this.env, this.ctx.storage, "after-root");
     }
   }
@@ -563,7 +563,7 @@ export class Publisher extends DurableObject<Env> {
         await mapLimit(chunk.slice(part, part + YIELD_EVERY), PUT_CONCURRENCY, async ([idx, version]) => {
           const bytes = await this.signBin(idx, version, signers);
           await putJSON(this.env.BUCKET, this.keys.versioned(succinct.roleName(idx), version), bytes);
-          written.push(loggedFile(succinct.roleName(idx), version, bytes, signers));
+          written.push(await loggedFile(succinct.roleName(idx), version, bytes, signers));
           await crashPoint(this.env, this.ctx.storage, "bins-partial");
         });
       }

@@ -80,7 +80,7 @@ export const api = new Hono<{ Bindings: Env }>()
     // delivery's receipt and changes nothing; a captured delivery replayed later does the same.
     const result = await publisherOf(c.env).submit({
       changes,
-      bodySha256: toHex(sha256Sync(raw)),
+      bodySha256: (await digestHex(raw)).sha256!,
       idempotencyKey: `webhook:${deliveryId}`,
       wait: c.req.query("wait") === "true",
     });
