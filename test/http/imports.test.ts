@@ -78,6 +78,18 @@ describe("bulk import", () => {
     expect((await getStatus()).artifacts).toBe(before.artifacts);
   });
 
+  it("stages a chunk that mixes new lines, a listed line and one line twice, each once", async () => {
+    const before = await repoState();
+    const res = await postLines("mixed", 1, [line("m/1"), line("p/1"), line("m/2"), line("m/1"), line("p/1", "b")], "&on_conflict=skip");
+    expect(res.status, await res.clone().text()).toBe(200);
+    expect(((await res.json()) as { skipped: unknown }).skipped).toEqual([{ line: 5, path: "p/1" }]);
+    expect(await view("mixed")).toMatchObject({ added: 2, unchanged: 2, skipped: 1 });
+    await publish("mixed");
+    expect((await getStatus()).artifacts).toBe(before.artifacts + 2);
+    expect(await listed("m/1")).toEqual({ length: 10, hashes: { sha256: "a".repeat(64) } });
+    expect(await listed("p/1")).toEqual({ length: 10, hashes: { sha256: "a".repeat(64) } });
+  });
+
   it("reports a conflicting line with its number, staging nothing of the chunk, or skips it", async () => {
     const msg = await expectError(await postLines("conflict", 1, [line("q/1"), line("p/1", "b")]), 409, "import_conflict");
     expect(msg).toMatch(/^line 2: p\/1 /);
