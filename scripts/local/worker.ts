@@ -91,7 +91,8 @@ export async function startLocalWorker({ dir, bindings, onLog }: LocalWorkerOpti
     defaultPersistRoot: dir,
     host: "127.0.0.1",
     port: 0,
-    ...(process.env.PROF_INSPECTOR ? { inspectorPort: Number(process.env.PROF_INSPECTOR) } : {}),
+    // For CPU profiles of the Worker and the Publisher (docs/performance.md, "Profiling recipe").
+    ...(process.env.TUF_EDGE_INSPECTOR_PORT ? { inspectorPort: Number(process.env.TUF_EDGE_INSPECTOR_PORT) } : {}),
     ...(onLog ? { handleRuntimeStdio: (stdout: NodeJS.ReadableStream, stderr: NodeJS.ReadableStream) => {
       for (const stream of [stdout, stderr]) {
         let rest = "";

@@ -459,8 +459,9 @@ export class Publisher extends DurableObject<Env> {
     const pending = pendingPlan(this.sql);
     if (pending) {
       const plan = await this.unlessStale(pending, now);
+      const resumed = this.writeStarted(plan);
       await this.write(plan);
-      await this.commit(plan, true);
+      await this.commit(plan, resumed);
     }
   }
 
@@ -470,8 +471,9 @@ export class Publisher extends DurableObject<Env> {
     if (!plan) return { status: "unchanged" };
     // A renewal from the cron has no alarm set yet; a crash must not wait for the next cron run.
     if (!pending) await this.ctx.storage.setAlarm(now + RETRY_MS);
+    const resumed = this.writeStarted(plan);
     await this.write(plan);
-    await this.commit(plan, pending !== undefined);
+    await this.commit(plan, resumed);
     return { status: "published", timestamp: plan.timestampVersion, snapshot: plan.snapshotVersion };
   }
 
@@ -492,6 +494,15 @@ export class Publisher extends DurableObject<Env> {
     const rekeyed = row.signers !== null && JSON.stringify(JSON.parse(row.signers)) !== JSON.stringify(keyids);
     if (!expired && !rekeyed) return plan;
     return this.ctx.storage.transactionSync(() => reserveAnew(this.sql, this.keys, this.policy, this.currentLayout(), plan, now, expired));
+  }
+
+  /**
+   * Whether an earlier run began writing the plan (write() records its signers first), and so may
+   * have logged it before a crash lost its commit. A plan reserved but never written, such as
+   * bootstrap's first publish, is not a resumed one.
+   */
+  private writeStarted(plan: PublishPlan): boolean {
+    return this.sql.exec<{ started: number }>("SELECT signers IS NOT NULL AS started FROM publishes WHERE timestamp_version = ?", plan.timestampVersion).one().started === 1;
   }
 
   /** Reserves the next consistent snapshot, or returns undefined when nothing changed or is due. */
@@ -573,7 +584,7 @@ export class Publisher extends DurableObject<Env> {
     }
   }
 
-  /** `resumed`: the plan was reserved by an earlier run, which may have logged it before a crash lost its commit. */
+  /** `resumed`: an earlier run began writing the plan, and may have logged it before a crash lost its commit. */
   private async commit(plan: PublishPlan, resumed: boolean): Promise<void> {
     const { succinct } = this.currentLayout();
     const committedAt = Math.max(Date.now(), plan.referenceTime);

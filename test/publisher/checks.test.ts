@@ -13,9 +13,20 @@ const stub = () => env.PUBLISHER.getByName("default");
 const add = (path: string) => ({ changes: [{ op: "add" as const, path, length: 1, hashes: { sha256: "1".repeat(64) } }], bodySha256: path });
 type Internals = { currentLayout(): { snapshot: { signedBytes(v: number, e: Date): Uint8Array } }; commit: unknown };
 
+const publishedEvents = (lines: string[]) =>
+  lines.map((l) => { try { return JSON.parse(l); } catch { return undefined; } }).filter((l) => l?.event === "published");
+
 describe("checks before writing", () => {
+  const bootstrapLog: string[] = [];
   beforeAll(async () => {
+    const spy = vi.spyOn(console, "log").mockImplementation((line: unknown) => void bootstrapLog.push(String(line)));
     await bootstrap(3);
+    spy.mockRestore();
+  });
+
+  it("logs bootstrap's first publish as a new one: reserved, but never written before", () => {
+    expect(publishedEvents(bootstrapLog)).toEqual([expect.not.objectContaining({ resumed: true })]);
+    expect(publishedEvents(bootstrapLog)[0]).toMatchObject({ timestamp: 1 });
   });
   afterEach(() => vi.restoreAllMocks());
 
@@ -53,7 +64,6 @@ describe("checks before writing", () => {
     expect(result.status).toBe("queued");
     expect((await stub().status())!.roles.timestamp.version).toBe(version - 1);
     await stub().renew();
-    const published = lines.map((l) => { try { return JSON.parse(l); } catch { return undefined; } }).filter((l) => l?.event === "published");
-    expect(published).toEqual([expect.objectContaining({ timestamp: version, resumed: true })]);
+    expect(publishedEvents(lines)).toEqual([expect.objectContaining({ timestamp: version, resumed: true })]);
   });
 });
