@@ -238,6 +238,15 @@ export class Publisher extends DurableObject<Env> {
     return this.awaitReceipt(id, request.wait, clockAt(at));
   }
 
+  /**
+   * Records the staging object of an upload in flight (`PUT /api/v1/targets/…`, http/hosted-target.ts) as
+   * superseded now: the upload deletes it when done, and if it never gets there, retention does.
+   */
+  async uploadStarted(key: string, at?: number): Promise<void> {
+    if (!key.startsWith(this.keys.upload(""))) throw new Error(`uploadStarted takes a staging key, not ${key}`);
+    this.sql.exec("INSERT INTO superseded (key, since) VALUES (?, ?) ON CONFLICT (key) DO NOTHING", key, at ?? Date.now());
+  }
+
   async receipt(id: string): Promise<ReceiptView | undefined> {
     return receiptView(this.sql, id);
   }
