@@ -83,6 +83,8 @@ const PUT_CONCURRENCY = 32;
  * overruns its CPU limit (30 s by default) is killed without a chance to record progress.
  */
 const WRITE_BUDGET_MS = 20_000;
+/** How long an upload's staging object may live before retention deletes it (no upload runs this long). */
+const UPLOAD_STAGING_MS = 86_400_000;
 /** How long `?wait=true` waits for a publish. */
 const WAIT_MS = 10_000;
 /** When a publish is left unfinished, the alarm retries it this soon. */
@@ -240,11 +242,12 @@ export class Publisher extends DurableObject<Env> {
 
   /**
    * Records the staging object of an upload in flight (`PUT /api/v1/targets/…`, http/hosted-target.ts) as
-   * superseded now: the upload deletes it when done, and if it never gets there, retention does.
+   * superseded a day from now: the upload deletes it when done, and if it never gets there, retention does.
+   * Not sooner: RETENTION_SECONDS may be shorter than a slow upload.
    */
   async uploadStarted(key: string, at?: number): Promise<void> {
     if (!key.startsWith(this.keys.upload(""))) throw new Error(`uploadStarted takes a staging key, not ${key}`);
-    this.sql.exec("INSERT INTO superseded (key, since) VALUES (?, ?) ON CONFLICT (key) DO NOTHING", key, at ?? Date.now());
+    this.sql.exec("INSERT INTO superseded (key, since) VALUES (?, ?) ON CONFLICT (key) DO NOTHING", key, (at ?? Date.now()) + UPLOAD_STAGING_MS);
   }
 
   async receipt(id: string): Promise<ReceiptView | undefined> {

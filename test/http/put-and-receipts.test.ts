@@ -104,7 +104,7 @@ describe("a large PUT /api/v1/targets", () => {
     for (const key of [keys.consistentTarget("large/big.bin", sha256), keys.consistentTarget("large/big.bin", sha512), keys.plainTarget("large/big.bin")])
       expect(await storedHash(key, "SHA-256"), key).toBe(sha256);
     expect(await stagedUploads()).toEqual([]);
-  });
+  }, 60_000); // ~5 s: 50 MB is written four times to local R2 (staging, two copies, the plain name) and read back
 
   it("without Content-Length is refused with 411 and stores nothing", async () => {
     const res = await fetchWorker("/api/v1/targets/large/chunked.bin", {
@@ -124,7 +124,10 @@ describe("a large PUT /api/v1/targets", () => {
     const staging = keys.upload("crashed-upload");
     await stub().uploadStarted(staging);
     await env.BUCKET.put(staging, bytes("half an upload"));
+    // Kept a day (an upload may take longer than the retention window), then deleted.
     await stub().renew(Date.now() + 3 * HOUR);
+    expect(await env.BUCKET.head(staging)).not.toBeNull();
+    await stub().renew(Date.now() + 26 * HOUR);
     expect(await env.BUCKET.head(staging)).toBeNull();
   });
 });

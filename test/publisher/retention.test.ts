@@ -175,6 +175,56 @@ describe("the sweep keeps what the current state references", () => {
     for (const key of pinned) expect(await exists(key), key).toBe(true);
   });
 
+  it("a PUT of a removed target while the sweep deletes its copies waits for the sweep and writes them again", async () => {
+    const add = await host("mark/raced.txt", "raced");
+    await publish([add], "race-add");
+    await publish([{ op: "remove", path: add.path }], "race-rm");
+    tick(WINDOW + HOUR);
+    // Hold the sweep's R2 delete until the PUT has queued its add: the sweep checked the copies before that.
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let deleting!: () => void;
+    const deleteCalled = new Promise<void>((r) => (deleting = r));
+    await runInDurableObject(stub(), (instance: Publisher) => {
+      const p = instance as unknown as { env: Env };
+      const bucket = p.env.BUCKET;
+      const gated = new Proxy(bucket, {
+        get: (target, prop) =>
+          prop === "delete"
+            ? async (keys: string | string[]) => {
+                if (Array.isArray(keys) && keys.some((k) => k.includes("raced.txt"))) {
+                  deleting();
+                  await gate;
+                }
+                return target.delete(keys);
+              }
+            : (Reflect.get(target, prop) as (...a: unknown[]) => unknown).bind(target),
+      });
+      p.env = { ...p.env, BUCKET: gated };
+    });
+    const renewal = stub().renew(now);
+    await deleteCalled;
+    const putting = exports.default.fetch(
+      new Request(`http://tuf.test/api/v1/targets/${add.path}`, { method: "PUT", headers: adminHeaders, body: "raced" }),
+    );
+    // Let the delete go once the add is queued (or the PUT is answered, whichever comes first).
+    const queued = async () =>
+      runInDurableObject(stub(), (instance: Publisher) =>
+        (instance as unknown as { ctx: DurableObjectState }).ctx.storage.sql.exec("SELECT 1 FROM queue WHERE path = ?", add.path).toArray().length > 0,
+      );
+    let answered = false;
+    void putting.then(() => (answered = true));
+    while (!answered && !(await queued())) await new Promise((r) => setTimeout(r, 10));
+    release();
+    await renewal;
+    expect((await putting).status).toBe(202);
+    await runInDurableObject(stub(), (instance: Publisher) => {
+      const p = instance as unknown as { env: Env };
+      p.env = { ...p.env, BUCKET: env.BUCKET };
+    });
+    await expectKept(add);
+  });
+
   it("tells a plain name that looks hash-prefixed from a consistent copy", () => {
     const h = "a".repeat(64);
     expect(keys.parse(keys.plainTarget(`d/${h}.x`))).toEqual({ kind: "plain", path: `d/${h}.x` });
