@@ -8,6 +8,8 @@
  * copies (`<repository>/consistent/<dir>/<HASH>.<basename>`, TUF spec 6.2.1).
  * A plain path may look like another target's hash-prefixed name; it still
  * names a different object, so retention of one never deletes the other.
+ * A `PUT` in progress stages its bytes under `<repository>/uploads/<id>`,
+ * which nothing serves.
  */
 
 /** R2's limit on a key, in UTF-8 bytes. */
