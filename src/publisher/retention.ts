@@ -59,7 +59,7 @@ export async function sweep(storage: DurableObjectStorage, env: Env, keys: R2Key
 }
 
 /** Whether the current state references `key`: listed or queued for listing, or a current role version. One indexed look-up. */
-export function isReferenced(sql: SqlStorage, keys: R2Keys, succinct: SuccinctRoles, key: string): boolean {
+function isReferenced(sql: SqlStorage, keys: R2Keys, succinct: SuccinctRoles, key: string): boolean {
   const name = keys.parse(key);
   switch (name?.kind) {
     case undefined:
