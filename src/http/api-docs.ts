@@ -260,11 +260,12 @@ export const routeDocs = {
     summary: "Host a target file: store its bytes in R2 and publish it with its sha256 and sha512",
     security: admin,
     parameters: [{ name: "path", in: "path", required: true, schema: { type: "string" }, description: "the target path, may contain /" }, wait, idempotencyKey],
+    description: "The body is streamed into R2, not held in memory, so its length must be sent up front: `Content-Length` is required (411 without it).",
     requestBody: { required: true, content: { "application/octet-stream": { schema: { type: "string", format: "binary" } } } },
     responses: {
       200: json(receiptPublished, "published (with ?wait=true)"),
       202: json(acceptedQueued, "queued"),
-      ...errors({ 400: ["idempotency_key_invalid"], ...ADMIN_ERRORS, 409: ["not_bootstrapped"], 422: ["path_invalid", "idempotency_key_reused", "role_too_large"], ...CONFIG_INVALID }),
+      ...errors({ 400: ["idempotency_key_invalid"], ...ADMIN_ERRORS, 409: ["not_bootstrapped"], 411: ["length_required"], 422: ["path_invalid", "idempotency_key_reused", "role_too_large"], ...CONFIG_INVALID }),
     },
   }),
   status: describeRoute({

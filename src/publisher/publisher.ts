@@ -83,6 +83,8 @@ const PUT_CONCURRENCY = 32;
  * overruns its CPU limit (30 s by default) is killed without a chance to record progress.
  */
 const WRITE_BUDGET_MS = 20_000;
+/** How long an upload's staging object may live before retention deletes it (no upload runs this long). */
+const UPLOAD_STAGING_MS = 86_400_000;
 /** How long `?wait=true` waits for a publish. */
 const WAIT_MS = 10_000;
 /** When a publish is left unfinished, the alarm retries it this soon. */
@@ -104,6 +106,8 @@ export class Publisher extends DurableObject<Env> {
   private signers?: Promise<Ed25519Signer[]>;
   private layout?: Layout;
   private draining?: Promise<PublishResult>;
+  /** The retention sweep under way: an add accepted meanwhile waits for its R2 deletes (see submit). */
+  private sweeping?: Promise<void>;
   private tail: Promise<unknown> = Promise.resolve();
   /** When the current invocation's work began: WRITE_BUDGET_MS counts from here. */
   private budgetFrom = 0;
@@ -230,7 +234,20 @@ export class Publisher extends DurableObject<Env> {
       throw e;
     }
     await this.ctx.storage.setAlarm(now + RETRY_MS);
+    // A sweep that checked this add's copies before it was queued may still be deleting them. Answer after it
+    // is done, so a caller that wrote the copies can check they are there (the hosted-target PUT does).
+    if (request.changes.some((c) => c.op === "add")) await this.sweeping;
     return this.awaitReceipt(id, request.wait, clockAt(at));
+  }
+
+  /**
+   * Records the staging object of an upload in flight (`PUT /api/v1/targets/…`, http/hosted-target.ts) as
+   * superseded a day from now: the upload deletes it when done, and if it never gets there, retention does.
+   * Not sooner: RETENTION_SECONDS may be shorter than a slow upload.
+   */
+  async uploadStarted(key: string, at?: number): Promise<void> {
+    if (!key.startsWith(this.keys.upload(""))) throw new Error(`uploadStarted takes a staging key, not ${key}`);
+    this.sql.exec("INSERT INTO superseded (key, since) VALUES (?, ?) ON CONFLICT (key) DO NOTHING", key, (at ?? Date.now()) + UPLOAD_STAGING_MS);
   }
 
   async receipt(id: string): Promise<ReceiptView | undefined> {
@@ -298,9 +315,13 @@ export class Publisher extends DurableObject<Env> {
     });
     const result = await this.drain(clock, true);
     // Retention is housekeeping: a failing sweep is logged and retried next run, and never fails renewal.
-    await this.exclusive(() => sweep(this.ctx.storage, this.env, this.policy.retentionMs, clock())).catch((e) =>
+    const sweeping = this.exclusive(() => sweep(this.ctx.storage, this.env, this.keys, this.currentLayout().succinct, this.policy.retentionMs, clock())).catch((e) =>
       console.error(JSON.stringify({ event: "sweep_failed", error: e instanceof Error ? e.message : String(e) })),
     );
+    // exclusive() chains sweeps, so the newest one settles after every earlier one.
+    this.sweeping = sweeping;
+    await sweeping;
+    if (this.sweeping === sweeping) this.sweeping = undefined;
     return result;
   }
 
@@ -600,7 +621,9 @@ export class Publisher extends DurableObject<Env> {
       this.sql.exec("UPDATE publishes SET committed_at = ? WHERE timestamp_version = ?", committedAt, plan.timestampVersion);
       this.state.committed(committedAt);
       this.signingLog.append(plan.timestampVersion, plan.referenceTime, committedAt, logCause(this.sql, plan));
-      for (const key of superseded) this.sql.exec("INSERT OR IGNORE INTO superseded (key, since) VALUES (?, ?)", key, committedAt);
+      // A key superseded again keeps the later time: its window runs from the last state that referenced it.
+      for (const key of superseded)
+        this.sql.exec("INSERT INTO superseded (key, since) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET since = MAX(since, excluded.since)", key, committedAt);
       settleReceipts(this.sql, plan, succinct);
     });
     // Logged once the commit is durable: a crash before that leaves no line, and the redo logs it.

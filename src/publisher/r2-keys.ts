@@ -8,6 +8,8 @@
  * copies (`<repository>/consistent/<dir>/<HASH>.<basename>`, TUF spec 6.2.1).
  * A plain path may look like another target's hash-prefixed name; it still
  * names a different object, so retention of one never deletes the other.
+ * A `PUT` in progress stages its bytes under `<repository>/uploads/<id>`,
+ * which nothing serves.
  */
 
 /** R2's limit on a key, in UTF-8 bytes. */
@@ -72,6 +74,32 @@ export class R2Keys {
     return { key: `${this.prefix}consistent/${name}`, immutable: true };
   }
 
+  /** Where an upload's bytes wait while they are hashed: never served, and deleted by the upload (or by retention, after a crash). */
+  upload(id: string): string {
+    return `${this.prefix}uploads/${id}`;
+  }
+
+  /** What a key of this repository names: the inverse of the functions above (retention checks each key against the current state). */
+  parse(key: string): ParsedKey | undefined {
+    if (!key.startsWith(this.prefix)) return undefined;
+    const rest = key.slice(this.prefix.length);
+    if (rest.startsWith("metadata/")) {
+      const file = rest.slice("metadata/".length);
+      if (file === "timestamp.json") return { kind: "timestamp" };
+      const m = VERSIONED.exec(file);
+      return m ? { kind: "versioned", role: m[2]!, version: Number(m[1]) } : undefined;
+    }
+    if (rest.startsWith("targets/")) return { kind: "plain", path: rest.slice("targets/".length) };
+    if (rest.startsWith("consistent/")) {
+      const name = rest.slice("consistent/".length);
+      const slash = name.lastIndexOf("/");
+      // sha256 and sha512 hex differ in length and a hex digit is never ".", so the split is unique.
+      const m = CONSISTENT_BASENAME.exec(name.slice(slash + 1));
+      return m ? { kind: "consistent", path: `${name.slice(0, slash + 1)}${m[2]}`, hash: m[1]! } : undefined;
+    }
+    return undefined;
+  }
+
   /** Every R2 key holding a copy of the target. */
   targetKeys(path: string, hashes: Readonly<Record<string, string>>): string[] {
     return [...Object.values(hashes).map((h) => this.consistentTarget(path, h)), this.plainTarget(path)];
@@ -79,6 +107,14 @@ export class R2Keys {
 }
 
 const HASH_PREFIXED = /(^|\/)([0-9a-f]{64}|[0-9a-f]{128})\.[^/]+$/;
+const CONSISTENT_BASENAME = /^([0-9a-f]{64}|[0-9a-f]{128})\.(.+)$/s;
+const VERSIONED = /^([1-9][0-9]*)\.(.+)\.json$/s;
+
+export type ParsedKey =
+  | { kind: "timestamp" }
+  | { kind: "versioned"; role: string; version: number }
+  | { kind: "plain"; path: string }
+  | { kind: "consistent"; path: string; hash: string };
 
 export const r2Keys = (env: { REPOSITORY?: string }): R2Keys => new R2Keys(repositoryName(env));
 

@@ -185,6 +185,10 @@ const MIGRATIONS: readonly Migration[] = [
   -- 1 for a reservation given up (expired, or its keys changed) and published again under new versions.
   ALTER TABLE publishes ADD COLUMN abandoned INTEGER NOT NULL DEFAULT 0;
   `,
+  `
+  -- Retention's mark (retention.ts) asks, for each key it would delete, whether a queued add lists its path.
+  CREATE INDEX queue_adds_by_path ON queue (path) WHERE op = 'add';
+  `,
 ];
 
 export function migrate(sql: SqlStorage, now: number): void {

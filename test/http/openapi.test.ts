@@ -110,6 +110,8 @@ describe("OpenAPI", () => {
     await call("PUT", "/api/v1/targets/{path}", "/api/v1/targets/files/x.txt", { body: "x" });
     await call("PUT", "/api/v1/targets/{path}", "/api/v1/targets/files/x.txt", { headers: { ...adminHeaders, "idempotency-key": "" }, body: "x" });
     await call("PUT", "/api/v1/targets/{path}", "/api/v1/targets/files/a%5Cb.txt", { headers: adminHeaders, body: "x" });
+    // A stream of unknown length: the route streams into R2, which needs the length up front.
+    await call("PUT", "/api/v1/targets/{path}", "/api/v1/targets/files/chunked.txt", { headers: adminHeaders, body: new ReadableStream({ start: (s) => s.close() }) });
 
     const keys = ceremony.signers.targets.map((s) => s.key);
     const targets2 = new Metadata(new Targets({ version: 2, expires: new Date(Math.floor((Date.now() + 300 * 86_400_000) / 1000) * 1000) }, {},

@@ -3,20 +3,20 @@
  * Every request that is accepted is durable in the Publisher before the 2xx goes out.
  */
 import { Hono, type Context } from "hono";
-import { digestHex, sha256Sync, toHex, utf8 } from "../../tuf/index.js";
+import { sha256Sync, toHex, utf8 } from "../../tuf/index.js";
 import type { ReceiptView, SubmitResult } from "../../publisher/types.js";
 import { requireAdmin, verifyWebhook } from "../auth.js";
 import { ApiError } from "../errors.js";
 import { publisherOf } from "../publisher-stub.js";
 import { requireUsableSettings } from "../settings-guard.js";
 import { decodePath } from "./targets.js";
-import { putCreateOnly } from "../../publisher/create-only.js";
+import { copy, copyCreateOnly, stageBody } from "../hosted-target.js";
 import { r2Keys } from "../../publisher/r2-keys.js";
 import { routeDocs } from "../api-docs.js";
 import { log } from "./log.js";
 import { parseArtifactChanges, parseJSON, parseOfflineRoles, parseWebhookJSON, readBody, validatePath } from "../validate.js";
 
-/** Largest file `PUT /api/v1/targets/<path>` hashes in memory. */
+/** Largest file `PUT /api/v1/targets/<path>` takes (it is streamed, not held: hosted-target.ts). */
 export const MAX_HOSTED_TARGET_BYTES = 64 * 1024 * 1024;
 
 type Ctx = Context<{ Bindings: Env }>;
@@ -93,27 +93,40 @@ export const api = new Hono<{ Bindings: Env }>()
   })
   .put("/targets/:path{.+}", routeDocs.hostedTarget, requireAdmin, async (c) => {
     const path = validatePath(decodePath(new URL(c.req.url).pathname.replace(/^\/api\/v1\/targets\//, "")) ?? 0, "path");
-    const bytes = await readBody(c.req.raw, MAX_HOSTED_TARGET_BYTES);
-    const hashes = await digestHex(bytes, ["sha256", "sha512"]);
-    const keys = r2Keys(c.env);
-    const httpMetadata = { contentType: "application/octet-stream" };
-    // TUF spec 6.2.1: one identical copy per listed hash, in R2 before any timestamp lists it.
-    // Their names come from the content, so writing them before the request is accepted replaces nothing.
-    const copies = Object.values(hashes).map((h) => keys.consistentTarget(path, h));
-    const created = await Promise.all(copies.map((key) => putCreateOnly(c.env.BUCKET, key, bytes, { httpMetadata })));
     const key = idempotencyKey(c);
-    const result = await publisherOf(c.env).submit({
-      changes: [{ op: "add", path, length: bytes.length, hashes }],
-      // The fingerprint covers the path too: the same key for the same bytes under another path is a different request.
-      bodySha256: toHex(sha256Sync(utf8(`${path}\n${hashes.sha256}`))),
-      ...(key === undefined ? {} : { idempotencyKey: `put:${key}` }),
-      wait: c.req.query("wait") === "true",
-    });
-    // The plain name, for clients without TUF, changes only once the change is accepted.
-    if (result.status === "queued" || result.status === "published") await c.env.BUCKET.put(keys.plainTarget(path), bytes, { httpMetadata });
-    // A refused request changes nothing: the copies this request created go again.
-    else if (created.some(Boolean)) await c.env.BUCKET.delete(copies.filter((_, i) => created[i]));
-    return submitResponse(c, result, "Idempotency-Key");
+    const length = declaredLength(c);
+    const keys = r2Keys(c.env);
+    const bucket = c.env.BUCKET;
+    const publisher = publisherOf(c.env);
+    // Streamed, never held in memory (hosted-target.ts): first into a staging object, hashed on the way.
+    const staging = keys.upload(crypto.randomUUID());
+    await publisher.uploadStarted(staging);
+    try {
+      const hashes = await stageBody(bucket, staging, c.req.raw.body, length);
+      // TUF spec 6.2.1: one identical copy per listed hash, in R2 before any timestamp lists it.
+      // Their names come from the content, so writing them before the request is accepted replaces nothing.
+      const copies = Object.values(hashes).map((h) => keys.consistentTarget(path, h));
+      const created = await Promise.all(copies.map((to) => copyCreateOnly(bucket, staging, to, hashes)));
+      const result = await publisher.submit({
+        changes: [{ op: "add", path, length, hashes: { ...hashes } }],
+        // The fingerprint covers the path too: the same key for the same bytes under another path is a different request.
+        bodySha256: toHex(sha256Sync(utf8(`${path}\n${hashes.sha256}`))),
+        ...(key === undefined ? {} : { idempotencyKey: `put:${key}` }),
+        wait: c.req.query("wait") === "true",
+      });
+      if (result.status === "queued" || result.status === "published") {
+        // A retention sweep that checked a copy before this add was queued may have deleted it since;
+        // submit answers only once such a sweep is done, so a copy missing now is written again.
+        for (const to of copies) if ((await bucket.head(to)) === null) await copyCreateOnly(bucket, staging, to, hashes);
+        // The plain name, for clients without TUF, changes only once the change is accepted.
+        await copy(bucket, staging, keys.plainTarget(path), hashes.sha256);
+      }
+      // A refused request changes nothing: the copies this request created go again.
+      else if (created.some(Boolean)) await bucket.delete(copies.filter((_, i) => created[i]));
+      return submitResponse(c, result, "Idempotency-Key");
+    } finally {
+      await bucket.delete(staging);
+    }
   })
   .get("/status", routeDocs.status, async (c) => {
     const status = await publisherOf(c.env).status();
@@ -131,6 +144,15 @@ function idempotencyKey(c: Ctx): string | undefined {
   if (key !== undefined && (key.length === 0 || key.length > 200))
     throw new ApiError(400, "idempotency_key_invalid", "Idempotency-Key must be 1 to 200 characters");
   return key;
+}
+
+/** A streamed body's length must be known up front: R2 stores a stream only of known length. */
+function declaredLength(c: Ctx): number {
+  const declared = c.req.header("content-length");
+  if (declared === undefined || !/^[0-9]{1,16}$/.test(declared)) throw new ApiError(411, "length_required", "send Content-Length with the file");
+  const length = Number(declared);
+  if (length > MAX_HOSTED_TARGET_BYTES) throw new ApiError(413, "body_too_large", `the body is larger than ${MAX_HOSTED_TARGET_BYTES} bytes`);
+  return length;
 }
 
 function submitResponse(c: Ctx, result: SubmitResult, keyHeader: "webhook-id" | "Idempotency-Key"): Response {

@@ -4,7 +4,9 @@
  *
  * Every check runs before anything is written, so a refusal changes nothing, R2 included.
  * Refusals carry their one-line reason as the HTTP reason phrase too, as PyPI does:
- * that phrase is what twine prints. The file is held once, by the runtime's form parser;
+ * that phrase is what twine prints. The file is held once, by the runtime's form parser
+ * (a multipart body stays buffered: its other fields, which may follow the file, decide
+ * whether it may be stored; `PUT /api/v1/targets` streams instead, http/hosted-target.ts);
  * it is hashed and stored by streaming from there, and only the wheel's central
  * directory and METADATA member are read again.
  */
