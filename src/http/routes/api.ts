@@ -3,7 +3,7 @@
  * Every request that is accepted is durable in the Publisher before the 2xx goes out.
  */
 import { Hono, type Context } from "hono";
-import { sha256Sync, toHex, utf8 } from "../../tuf/index.js";
+import { digestHex, sha256Sync, toHex, utf8 } from "../../tuf/index.js";
 import type { ReceiptView, SubmitResult } from "../../publisher/types.js";
 import { requireAdmin, verifyWebhook } from "../auth.js";
 import { ApiError } from "../errors.js";
