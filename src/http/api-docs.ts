@@ -276,11 +276,11 @@ export const routeDocs = {
   log: describeRoute({
     tags: ["public"],
     summary: "The signing log, one page at a time (docs/signing-log.md)",
-    description: `Entries after \`after\`. A page holds ${PAGE_ENTRIES} entries, or ends after the entry that brings it to ${PAGE_FILES} files; a full page never changes and is served immutable, and \`next\` links the one after.`,
+    description: `Entries after \`after\`, to the end of their page. A page holds ${PAGE_ENTRIES} entries, or ends after the entry that brings it to ${PAGE_FILES} files; a full page never changes and is served immutable, and \`next\` links the one after. Full pages but the newest are kept in R2.`,
     parameters: [{ name: "after", in: "query", required: false, schema: { type: "integer", minimum: 0, default: 0 } }],
     responses: {
       200: json(z.object({ entries: z.array(logEntry), next: z.string().nullable() }).strict(), "a page of the log"),
-      ...errors({ 400: ["after_invalid"] }),
+      ...errors({ 400: ["after_invalid"], 503: ["log_page_unavailable"] }),
     },
   }),
   importStatus: describeRoute({

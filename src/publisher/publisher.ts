@@ -121,7 +121,7 @@ export class Publisher extends DurableObject<Env> {
     this.settings = settingsFromEnv(env);
     this.policy = this.settings.policy;
     this.state = new PublishState(this.sql, ctx.storage.kv);
-    this.signingLog = new SigningLog(this.sql);
+    this.signingLog = new SigningLog(ctx.storage, env.BUCKET, () => this.keys);
     this.python = new PythonIndex(this.sql, env.BUCKET, this.keys);
     ctx.blockConcurrencyWhile(async () => {
       migrate(this.sql, Date.now());
@@ -322,6 +322,10 @@ export class Publisher extends DurableObject<Env> {
     this.sweeping = sweeping;
     await sweeping;
     if (this.sweeping === sweeping) this.sweeping = undefined;
+    // So is moving full log pages to R2: a failure leaves them in SQLite for the next run.
+    await this.exclusive(() => this.signingLog.archive()).catch((e) =>
+      console.error(JSON.stringify({ event: "log_archive_failed", error: errorMessage(e) })),
+    );
     return result;
   }
 
@@ -425,8 +429,8 @@ export class Publisher extends DurableObject<Env> {
     return statusView(this.sql, health, this.signingLog, this.currentLayout().succinct);
   }
 
-  /** The signing log's entries after `after` (GET /api/v1/log). */
-  async log(after: number): Promise<LogPage> {
+  /** The signing log's entries after `after` (GET /api/v1/log); undefined when its archived page is missing from R2. */
+  async log(after: number): Promise<LogPage | undefined> {
     return this.signingLog.page(after);
   }
 

@@ -74,6 +74,11 @@ export class R2Keys {
     return { key: `${this.prefix}consistent/${name}`, immutable: true };
   }
 
+  /** A full page of the signing log, archived (signing-log.ts): create-only, and never swept. */
+  logPage(after: number): string {
+    return `${this.prefix}log/${after}.json`;
+  }
+
   /** Where an upload's bytes wait while they are hashed: never served, and deleted by the upload (or by retention, after a crash). */
   upload(id: string): string {
     return `${this.prefix}uploads/${id}`;

@@ -3,6 +3,7 @@
  * Migrations are numbered and recorded in `schema_migrations` (workerd has no
  * PRAGMA user_version); they run once, in order, under blockConcurrencyWhile.
  */
+import { closePageIfFull } from "./signing-log.js";
 import { canonicalString } from "../tuf/index.js";
 import { hashesText } from "./bin-bytes.js";
 import { entryBytes } from "./client-limits.js";
@@ -189,6 +190,22 @@ const MIGRATIONS: readonly Migration[] = [
   -- Retention's mark (retention.ts) asks, for each key it would delete, whether a queued add lists its path.
   CREATE INDEX queue_adds_by_path ON queue (path) WHERE op = 'add';
   `,
+  // The signing log's pages get fixed bounds, and full ones move to R2 (signing-log.ts): the log's
+  // rows of an archived page may then be deleted, and no others.
+  (sql) => {
+    sql.exec(`
+      CREATE TABLE signing_log_pages (after INTEGER PRIMARY KEY, last INTEGER NOT NULL, archived INTEGER NOT NULL DEFAULT 0);
+      DROP TRIGGER signing_log_no_delete;
+      DROP TRIGGER signing_log_files_no_delete;
+      CREATE TRIGGER signing_log_no_delete BEFORE DELETE ON signing_log
+        WHEN OLD.seq > (SELECT COALESCE(MAX(last), 0) FROM signing_log_pages WHERE archived = 1)
+        BEGIN SELECT RAISE(ABORT, 'the signing log is append-only'); END;
+      CREATE TRIGGER signing_log_files_no_delete BEFORE DELETE ON signing_log_files
+        WHEN OLD.seq > (SELECT COALESCE(MAX(last), 0) FROM signing_log_pages WHERE archived = 1)
+        BEGIN SELECT RAISE(ABORT, 'the signing log is append-only'); END;
+    `);
+    for (const { seq } of sql.exec<{ seq: number }>("SELECT seq FROM signing_log ORDER BY seq").toArray()) closePageIfFull(sql, seq);
+  },
 ];
 
 export function migrate(sql: SqlStorage, now: number): void {

@@ -5,9 +5,17 @@
  * While a publish writes to R2, each file it wrote is staged under the publish's
  * timestamp version, so a publish resumed after a crash still logs every file.
  * The commit's transaction turns the staged files into one entry. Triggers
- * refuse UPDATE and DELETE on entries: retention never drops them.
+ * refuse UPDATE and DELETE on entries, except on those of a page archived to R2.
+ *
+ * Pages have fixed bounds, counted from the first entry: a page closes at the
+ * entry that makes it full, and its bounds are recorded then. At one publish a
+ * second the log grows ~24 GB a year, past a Durable Object's 10 GB, so full
+ * pages move to R2 (create-only, never rewritten with other bytes) and leave
+ * SQLite; the newest full page stays, for the status page's recent publishes.
  */
+import { putMetadata, readMetadata } from "./at-rest.js";
 import { entryHash, GENESIS_HASH, type LogCause, type LogEntry, type LoggedFile } from "./log-entry.js";
+import type { R2Keys } from "./r2-keys.js";
 
 /** A page ends after this many entries, or after the entry that reaches PAGE_FILES files. */
 export const PAGE_ENTRIES = 100;
@@ -43,8 +51,19 @@ type EntryRow = {
   files: number;
 };
 
+/** Full pages one archive run moves to R2 at most: the rest waits for the next cron run. */
+const ARCHIVE_PAGES_PER_RUN = 20;
+
 export class SigningLog {
-  constructor(private readonly sql: SqlStorage) {}
+  private readonly sql: SqlStorage;
+
+  constructor(
+    private readonly storage: DurableObjectStorage,
+    private readonly bucket: R2Bucket,
+    private readonly keys: () => R2Keys,
+  ) {
+    this.sql = storage.sql;
+  }
 
   /** Records files a publish wrote; staging the same file again (a resumed publish) replaces it with identical values. */
   stage(timestampVersion: number, files: readonly LoggedFile[]): void {
@@ -77,6 +96,7 @@ export class SigningLog {
         entry.seq, f.role, f.version, f.length, f.sha256, JSON.stringify(f.keyids),
       );
     this.sql.exec("DELETE FROM signing_log_staged WHERE timestamp_version = ?", timestampVersion);
+    closePageIfFull(this.sql, entry.seq);
     return entry;
   }
 
@@ -84,42 +104,42 @@ export class SigningLog {
     return this.sql.exec<LogHead>("SELECT seq, hash FROM signing_log ORDER BY seq DESC LIMIT 1").toArray()[0];
   }
 
-  /** Entries after `after`, in order; a range read on the primary keys. */
-  page(after: number): LogPage {
-    const rows = this.sql
-      .exec<EntryRow>("SELECT seq, prev, hash, started, time, cause, files FROM signing_log WHERE seq > ? ORDER BY seq LIMIT ?", after, PAGE_ENTRIES)
-      .toArray();
-    let total = 0;
-    let cut = rows.length;
-    for (let i = 0; i < rows.length; i++) {
-      total += rows[i]!.files;
-      if (total >= PAGE_FILES) {
-        cut = i + 1;
-        break;
-      }
+  /**
+   * Entries after `after` to the end of the page that holds `after + 1`, in order: a full page's
+   * entries never change, whichever `after` inside it is asked for. Undefined when that page was
+   * archived and is missing from R2 (a storage accident).
+   */
+  async page(after: number): Promise<LogPage | undefined> {
+    const bounds = this.sql
+      .exec<{ after: number; last: number; archived: number }>("SELECT after, last, archived FROM signing_log_pages WHERE after <= ? AND last > ?", after, after)
+      .toArray()[0];
+    if (!bounds) return { entries: storedEntries(this.sql, after, Number.MAX_SAFE_INTEGER), full: false };
+    if (!bounds.archived) return { entries: storedEntries(this.sql, after, bounds.last), full: true };
+    const bytes = await readMetadata(this.bucket, this.keys().logPage(bounds.after));
+    if (!bytes) return undefined;
+    const { entries } = JSON.parse(new TextDecoder().decode(bytes)) as { entries: LogEntry[] };
+    return { entries: entries.filter((e) => e.seq > after), full: true };
+  }
+
+  /**
+   * Moves full pages but the newest to R2, a few per run: written create-only first, then their
+   * rows deleted in one transaction, so a crash between the two rewrites the same bytes next run.
+   */
+  async archive(): Promise<void> {
+    const pages = this.sql
+      .exec<{ after: number; last: number }>("SELECT after, last FROM signing_log_pages WHERE archived = 0 ORDER BY after")
+      .toArray()
+      .slice(0, -1)
+      .slice(0, ARCHIVE_PAGES_PER_RUN);
+    for (const { after, last } of pages) {
+      const entries = storedEntries(this.sql, after, last);
+      await putMetadata(this.bucket, this.keys().logPage(after), new TextEncoder().encode(JSON.stringify({ entries })), { createOnly: true });
+      this.storage.transactionSync(() => {
+        this.sql.exec("UPDATE signing_log_pages SET archived = 1 WHERE after = ?", after);
+        this.sql.exec("DELETE FROM signing_log_files WHERE seq > ? AND seq <= ?", after, last);
+        this.sql.exec("DELETE FROM signing_log WHERE seq > ? AND seq <= ?", after, last);
+      });
     }
-    const taken = rows.slice(0, cut);
-    const full = taken.length === PAGE_ENTRIES || total >= PAGE_FILES;
-    if (taken.length === 0) return { entries: [], full: false };
-    const files = new Map<number, LoggedFile[]>();
-    for (const f of this.sql.exec<{ seq: number; role: string; version: number; length: number; sha256: string; keyids: string }>(
-      "SELECT seq, role, version, length, sha256, keyids FROM signing_log_files WHERE seq > ? AND seq <= ? ORDER BY seq, role",
-      after,
-      taken[taken.length - 1]!.seq,
-    ))
-      (files.get(f.seq) ?? files.set(f.seq, []).get(f.seq)!).push({ role: f.role, version: f.version, length: f.length, sha256: f.sha256, keyids: JSON.parse(f.keyids) });
-    return {
-      entries: taken.map((r) => ({
-        seq: r.seq,
-        prev: r.prev,
-        started: r.started,
-        time: r.time,
-        cause: JSON.parse(r.cause) as LogCause,
-        files: files.get(r.seq) ?? [],
-        hash: r.hash,
-      })),
-      full,
-    };
   }
 
   /** The newest `n` publishes, newest first, without their files. */
@@ -136,4 +156,40 @@ export class SigningLog {
         files: r.files,
       }));
   }
+}
+
+/** The entries in (after, last] that SQLite holds, in order: range reads on the primary keys, a page at most. */
+function storedEntries(sql: SqlStorage, after: number, last: number): LogEntry[] {
+  const rows = sql
+    .exec<EntryRow>("SELECT seq, prev, hash, started, time, cause, files FROM signing_log WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?", after, last, PAGE_ENTRIES)
+    .toArray();
+  if (rows.length === 0) return [];
+  const files = new Map<number, LoggedFile[]>();
+  for (const f of sql.exec<{ seq: number; role: string; version: number; length: number; sha256: string; keyids: string }>(
+    "SELECT seq, role, version, length, sha256, keyids FROM signing_log_files WHERE seq > ? AND seq <= ? ORDER BY seq, role",
+    after,
+    rows[rows.length - 1]!.seq,
+  ))
+    (files.get(f.seq) ?? files.set(f.seq, []).get(f.seq)!).push({ role: f.role, version: f.version, length: f.length, sha256: f.sha256, keyids: JSON.parse(f.keyids) });
+  return rows.map((r) => ({
+    seq: r.seq,
+    prev: r.prev,
+    started: r.started,
+    time: r.time,
+    cause: JSON.parse(r.cause) as LogCause,
+    files: files.get(r.seq) ?? [],
+    hash: r.hash,
+  }));
+}
+
+/**
+ * Records the bounds of the page that entry `seq` fills: 100 entries, or the entry that brings it
+ * to 10,000 files, counted from the end of the previous page.
+ */
+export function closePageIfFull(sql: SqlStorage, seq: number): void {
+  const open = sql.exec<{ last: number }>("SELECT COALESCE(MAX(last), 0) AS last FROM signing_log_pages").one().last;
+  const { entries, files } = sql
+    .exec<{ entries: number; files: number }>("SELECT COUNT(*) AS entries, COALESCE(SUM(files), 0) AS files FROM signing_log WHERE seq > ? AND seq <= ?", open, seq)
+    .one();
+  if (entries >= PAGE_ENTRIES || files >= PAGE_FILES) sql.exec("INSERT INTO signing_log_pages (after, last) VALUES (?, ?)", open, seq);
 }

@@ -106,4 +106,36 @@ describe("signing log", () => {
     const again = await fetchWorker("/api/v1/log?after=0");
     expect(hex(await again.arrayBuffer())).toBe(hex(new TextEncoder().encode(JSON.stringify(page))));
   });
+
+  it("moves full pages but the newest to R2, and serves every page as before", { timeout: 120_000 }, async () => {
+    let head = (await getStatus() as unknown as { log: { seq: number } }).log.seq;
+    for (; head < 2 * PAGE_ENTRIES + 3; head++)
+      await stub().submit({ changes: [{ op: "add", path: `q/q-${head}.whl`, length: head, hashes: { sha256: "e".repeat(64) } }], bodySha256: `q${head}`, wait: true });
+    const before = await allEntries();
+    const bytes = async (after: number) => hex(await (await fetchWorker(`/api/v1/log?after=${after}`)).arrayBuffer());
+    const served = { 0: await bytes(0), 37: await bytes(37), [PAGE_ENTRIES]: await bytes(PAGE_ENTRIES) };
+
+    await stub().renew();
+    expect(await env.BUCKET.head(`${env.REPOSITORY}/log/0.json`)).not.toBeNull();
+    expect(await env.BUCKET.head(`${env.REPOSITORY}/log/${PAGE_ENTRIES}.json`)).toBeNull(); // the newest full page stays
+    await runInDurableObject(stub(), (instance: Publisher) => {
+      const sql = (instance as unknown as { ctx: DurableObjectState }).ctx.storage.sql;
+      expect(sql.exec<{ first: number }>("SELECT MIN(seq) AS first FROM signing_log").one().first).toBe(PAGE_ENTRIES + 1);
+      expect(sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM signing_log_files WHERE seq <= ?", PAGE_ENTRIES).one().n).toBe(0);
+      expect(() => sql.exec("DELETE FROM signing_log WHERE seq = ?", PAGE_ENTRIES + 1)).toThrow(/append-only/);
+    });
+
+    expect(await allEntries()).toEqual(before);
+    for (const [after, body] of Object.entries(served)) expect(await bytes(Number(after)), `after=${after}`).toBe(body);
+    expect((await fetchWorker("/api/v1/log?after=37")).headers.get("cache-control")).toBe(IMMUTABLE);
+    expect((await getStatus() as unknown as { log: { seq: number } }).log.seq).toBe(before[before.length - 1]!.seq);
+
+    // A page lost from R2 is a named 503, not a 500 or a gap in the chain.
+    const page = await env.BUCKET.get(`${env.REPOSITORY}/log/0.json`);
+    const kept = { body: await page!.arrayBuffer(), httpMetadata: page!.httpMetadata, customMetadata: page!.customMetadata };
+    await env.BUCKET.delete(`${env.REPOSITORY}/log/0.json`);
+    await expectError(await fetchWorker("/api/v1/log?after=0"), 503, "log_page_unavailable");
+    await env.BUCKET.put(`${env.REPOSITORY}/log/0.json`, kept.body, { httpMetadata: kept.httpMetadata, customMetadata: kept.customMetadata });
+    expect(await bytes(0)).toBe(served[0]);
+  });
 });

@@ -15,6 +15,7 @@ export const log = new Hono<{ Bindings: Env }>().get("/", routeDocs.log, async (
     throw new ApiError(400, "after_invalid", "after must be a sequence number: a non-negative integer");
   const after = Number(raw);
   const page = await publisherOf(c.env).log(after);
+  if (!page) throw new ApiError(503, "log_page_unavailable", `the archived log page holding entry ${after + 1} is missing from R2 (see "Archived pages" in docs/signing-log.md)`);
   const last = page.entries[page.entries.length - 1];
   return c.json(
     { entries: page.entries, next: page.full && last ? `/api/v1/log?after=${last.seq}` : null },
