@@ -41,40 +41,83 @@ export class SnapshotBytes {
   }
 }
 
-const HEAD = /\{"_type":"snapshot","expires":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ","meta":\{/y;
-const ENTRY = /"([a-z0-9.-]+\.json)":\{"version":([1-9]\d{0,15})\}/y;
-const TAIL = /\},"spec_version":"\d+\.\d+\.\d+","version":([1-9]\d{0,15})\}$/y;
+const enc = new TextEncoder();
+const HEAD = enc.encode('{"_type":"snapshot","expires":"');
+const META = enc.encode('","meta":{');
+const ENTRY_OPEN = enc.encode('":{"version":');
+const TAIL = enc.encode('},"spec_version":"');
+const VERSION = enc.encode('","version":');
+const JSON_SUFFIX = enc.encode(".json");
+/** Where `formatExpires` writes digits in YYYY-MM-DDTHH:MM:SSZ; the other bytes are its separators. */
+const EXPIRES = "0000-00-00T00:00:00Z";
 
 /**
  * Checks signed snapshot bytes against the exact canonical form clients
  * re-serialize and verify over: this grammar, every role once, names in
- * strictly increasing order, safe-integer versions. A grammar scan, because
- * parsing and re-canonicalizing 16,386 entries on every publish costs more
+ * strictly increasing byte order, safe-integer versions. A byte scan, because
+ * parsing and re-canonicalizing 16,386 entries on every publish cost more
  * than the rest of the publish (docs/performance.md).
  */
-export function assertCanonicalSnapshot(signed: string): void {
-  const fail = (at: number, why: string): never => {
-    throw new Error(`self-check failed: the snapshot is not canonical at byte ${at}: ${why}`);
+export function assertCanonicalSnapshot(b: Uint8Array): void {
+  let i = 0;
+  const fail = (why: string): never => {
+    throw new Error(`self-check failed: the snapshot is not canonical at byte ${i}: ${why}`);
   };
-  HEAD.lastIndex = 0;
-  if (!HEAD.test(signed)) return fail(0, "expected the snapshot header");
-  let at = HEAD.lastIndex;
-  let previous = "";
+  const literal = (bytes: Uint8Array, what: string): void => {
+    for (let k = 0; k < bytes.length; k++) if (b[i + k] !== bytes[k]) fail(`expected ${what}`);
+    i += bytes.length;
+  };
+  const integer = (): void => {
+    if (!(b[i]! >= 0x31 && b[i]! <= 0x39)) fail("expected a version from 1 up");
+    let value = 0;
+    while (b[i]! >= 0x30 && b[i]! <= 0x39) value = value * 10 + (b[i++]! - 0x30);
+    if (!Number.isSafeInteger(value)) fail("a version is not a safe integer");
+  };
+  literal(HEAD, "the snapshot header");
+  for (let k = 0; k < EXPIRES.length; k++, i++)
+    if (EXPIRES[k] === "0" ? !(b[i]! >= 0x30 && b[i]! <= 0x39) : b[i] !== EXPIRES.charCodeAt(k)) fail("expected expires as YYYY-MM-DDTHH:MM:SSZ");
+  literal(META, '"meta"');
+  let previous = -1;
+  let previousLength = 0;
   for (;;) {
-    ENTRY.lastIndex = at;
-    const m = ENTRY.exec(signed);
-    if (!m) return fail(at, 'expected "<role>.json":{"version":N}');
-    const [, name, version] = m as unknown as [string, string, string];
-    if (!(previous < name)) fail(at, `${name} is out of order or repeated`);
-    if (!Number.isSafeInteger(Number(version))) fail(at, `version ${version} is not a safe integer`);
-    previous = name;
-    at = ENTRY.lastIndex;
-    if (signed.charCodeAt(at) !== 0x2c) break; // ","
-    at++;
+    literal(QUOTE, "a role file name");
+    const start = i;
+    while (isNameByte(b[i]!)) i++;
+    const length = i - start;
+    if (length <= JSON_SUFFIX.length || compare(b, i - JSON_SUFFIX.length, JSON_SUFFIX.length, JSON_SUFFIX, 0) !== 0) fail("expected a role file name ending in .json");
+    if (previous >= 0 && compare(b, previous, previousLength, b, start, length) >= 0) fail("role file names out of order or repeated");
+    previous = start;
+    previousLength = length;
+    literal(ENTRY_OPEN, '":{"version":');
+    integer();
+    literal(CLOSE, "}");
+    if (b[i] !== 0x2c) break; // ","
+    i++;
   }
-  TAIL.lastIndex = at;
-  const tail = TAIL.exec(signed);
-  if (!tail || !Number.isSafeInteger(Number(tail[1]))) fail(at, "expected spec_version and version to end the snapshot");
+  literal(TAIL, '},"spec_version":"');
+  for (let part = 0; part < 3; part++) {
+    const start = i;
+    while (b[i]! >= 0x30 && b[i]! <= 0x39) i++;
+    if (i === start) fail("expected spec_version as N.N.N");
+    if (part < 2) literal(DOT, ".");
+  }
+  literal(VERSION, '","version":');
+  integer();
+  literal(CLOSE, "}");
+  if (i !== b.length) fail("expected the end of the snapshot");
+}
+
+const QUOTE = enc.encode('"');
+const CLOSE = enc.encode("}");
+const DOT = enc.encode(".");
+
+/** `[a-z0-9.-]`: ROLE_FILE's characters. */
+const isNameByte = (c: number): boolean => (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2e || c === 0x2d;
+
+/** Byte order of `a[x, x+length)` and `c[y, y+yLength)` (defaults to `length`): UTF-16 order too, for these ASCII names. */
+function compare(a: Uint8Array, x: number, length: number, c: Uint8Array, y: number, yLength = length): number {
+  for (let k = 0; k < Math.min(length, yLength); k++) if (a[x + k] !== c[y + k]) return a[x + k]! - c[y + k]!;
+  return length - yLength;
 }
 
 function fragment(name: string, version: number): string {

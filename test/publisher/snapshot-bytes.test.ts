@@ -1,6 +1,6 @@
 /** SnapshotBytes, the publisher's incremental snapshot encoder, is byte-identical to canonical JSON of the Snapshot model. */
 import { describe, expect, it } from "vitest";
-import { canonicalString, MetaFile, Snapshot } from "../../src/tuf/index.js";
+import { canonicalString, MetaFile, Snapshot, utf8 } from "../../src/tuf/index.js";
 import { assertCanonicalSnapshot, SnapshotBytes } from "../../src/publisher/snapshot-bytes.js";
 
 const expires = new Date("2027-01-02T03:04:05Z");
@@ -32,7 +32,8 @@ describe("SnapshotBytes", () => {
     const meta = new Map<string, number>([["targets.json", 3], ["bins.json", 2]]);
     for (let i = 0; i < 16; i++) meta.set(`bin-${i.toString(16)}.json`, i + 1);
     const good = model(meta, 9);
-    expect(() => assertCanonicalSnapshot(good)).not.toThrow();
+    expect(() => assertCanonicalSnapshot(utf8(good))).not.toThrow();
+    expect(() => assertCanonicalSnapshot(new SnapshotBytes(meta).signedBytes(9, expires))).not.toThrow();
     const bad = {
       "leading space": ` ${good}`,
       "space after a colon": good.replace('"version":9}', '"version": 9}'),
@@ -42,7 +43,12 @@ describe("SnapshotBytes", () => {
       "an unsafe integer": good.replace('"bin-1.json":{"version":2}', '"bin-1.json":{"version":9007199254740993}'),
       "an extra field": good.replace('{"version":2}', '{"length":1,"version":2}'),
       "trailing bytes": `${good}\n`,
+      "an upper-case name": good.replace('"bin-1.json"', '"Bin-1.json"'),
+      "a name not ending in .json": good.replace('"bin-1.json"', '"bin-1.jsno"'),
+      "a bad expires": good.replace(/"expires":"\d{4}/, '"expires":"20x6'),
+      "a version of 0": good.replace('"version":9}', '"version":0}'),
+      "a truncated snapshot": good.slice(0, -1),
     };
-    for (const [why, text] of Object.entries(bad)) expect(() => assertCanonicalSnapshot(text), why).toThrow(/not canonical/);
+    for (const [why, text] of Object.entries(bad)) expect(() => assertCanonicalSnapshot(utf8(text)), why).toThrow(/not canonical/);
   });
 });
