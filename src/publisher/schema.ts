@@ -185,6 +185,12 @@ const MIGRATIONS: readonly Migration[] = [
   -- 1 for a reservation given up (expired, or its keys changed) and published again under new versions.
   ALTER TABLE publishes ADD COLUMN abandoned INTEGER NOT NULL DEFAULT 0;
   `,
+  `
+  -- A root that moves the targets or online keys, accepted but not yet written as N.root.json
+  -- (offline.ts rootWaitsForCaches): serve_after is NULL until the publish that dual-signs for it
+  -- commits, then the time every cached timestamp.json is one that root can verify.
+  CREATE TABLE pending_root (version INTEGER PRIMARY KEY, serve_after INTEGER);
+  `,
 ];
 
 export function migrate(sql: SqlStorage, now: number): void {
