@@ -11,8 +11,9 @@
  *  - root N is signed by a threshold of its own root keys and, when
  *    (N-1).root.json sits beside it, of root N-1's (TUF spec 5.3.4);
  *  - targets by the targets keys of the uploaded root, else of the newest
- *    root beside it; bins by the bins keys of the uploaded targets, else of
- *    the newest targets beside it;
+ *    root beside it, and also by the root before it when that root had
+ *    other targets keys (ceremony.ts targetsChecks); bins by the bins keys of
+ *    the uploaded targets, else of the newest targets beside it;
  *  - a root that moves snapshot and timestamp to a new online key comes with
  *    a bins naming that key for bin-n, and a root that replaces the targets
  *    keys with a targets they signed (PEP 458 §In the Event of a Key Compromise).
