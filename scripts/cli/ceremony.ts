@@ -146,10 +146,7 @@ export async function checksFor(file: CeremonyFile, listing: CeremonyDir): Promi
     const previous = await loadFile(previousPath);
     return [{ label: `root v${previous.version}`, delegator: previous.md.signed as Root, roleName: "root" }, own];
   }
-  if (file.role === "targets") {
-    const root = await loadNewest(listing, "root");
-    return [{ label: `root v${root.version}`, delegator: root.md.signed, roleName: "targets" }];
-  }
+  if (file.role === "targets") return targetsChecks(file as CeremonyFile<"targets">, await loadNewest(listing, "root"), listing);
   const targets = await loadNewest(listing, "targets");
   if (!targets.md.signed.delegateFor(BINS_ROLE))
     throw new CliError(
@@ -157,6 +154,28 @@ export async function checksFor(file: CeremonyFile, listing: CeremonyDir): Promi
       "Draft the targets metadata with tuf-edge init, which delegates to bins",
     );
   return [{ label: `targets v${targets.version}`, delegator: targets.md.signed, roleName: BINS_ROLE }];
+}
+
+/**
+ * Who must sign a targets delegated by `root`. Root N+1 that replaces the
+ * targets keys is written only after the targets signed for it is served
+ * (the Worker holds it until cached timestamps run out), so clients still on
+ * root N verify that targets: it needs a threshold of root N's targets keys
+ * AND of root N+1's. Once a targets version verifies under root N+1 alone,
+ * the rotation is done and later versions need only root N+1's keys.
+ */
+export async function targetsChecks(file: CeremonyFile<"targets">, root: CeremonyFile<"root">, listing: CeremonyDir): Promise<SignerCheck[]> {
+  const own: SignerCheck = { label: `root v${root.version}`, delegator: root.md.signed, roleName: "targets" };
+  if (!listing.versions.root.includes(root.version - 1)) return [own];
+  const previous = (await loadFile(pathOf(listing, "root", root.version - 1))).md.signed as Root;
+  const [before, after] = [previous.roles.targets, root.md.signed.roles.targets];
+  if (before.threshold === after.threshold && before.keyids.length === after.keyids.length && before.keyids.every((id) => after.keyids.includes(id)))
+    return [own];
+  if (listing.versions.targets.includes(file.version - 1)) {
+    const earlier = await loadFile(pathOf(listing, "targets", file.version - 1));
+    if ((await verify(own, earlier)).verified) return [own];
+  }
+  return [{ label: `root v${previous.version}`, delegator: previous, roleName: "targets" }, own];
 }
 
 /** The keyids and threshold a check names. */

@@ -287,7 +287,11 @@ export async function draftRootRotation(request: RotationRequest, command: strin
       version,
       path: pathOf(listing, "targets", version),
       md: new Metadata(new Targets({ version, expires: daysFrom(now, days.targets), unrecognized: t.unrecognized }, t.targets, delegations)),
-      needs: `${targetsThreshold} of the ${targetsKeys.length} ${targetsChanged ? "new " : ""}targets keys (${ids(targetsKeys).join(", ")})`,
+      // Clients on root N verify it until root N+1 is out (ceremony.ts targetsChecks): the old keys sign too.
+      needs: targetsChanged
+        ? `${old.roles.targets.threshold} of root v${old.version}'s ${old.roles.targets.keyids.length} targets keys (${old.roles.targets.keyids.join(", ")}) ` +
+          `AND ${targetsThreshold} of the ${targetsKeys.length} new targets keys (${ids(targetsKeys).join(", ")})`
+        : `${targetsThreshold} of the ${targetsKeys.length} targets keys (${ids(targetsKeys).join(", ")})`,
     });
   }
 

@@ -9,8 +9,11 @@
  *  2. the root and bins holders sign;
  *  3. `tuf-edge upload` of both files in one request: the Worker re-signs every
  *     bin-n, snapshot and timestamp with BOTH keys, so clients still on root N
- *     and clients on root N+1 verify, and writes root N+1 last;
- *  4. a day later, ONLINE_KEY becomes the new key and ONLINE_KEY_NEXT goes.
+ *     and clients on root N+1 verify, and writes root N+1 on its own
+ *     TIMESTAMP_MAX_AGE later, once no cache holds a timestamp signed by the
+ *     old key alone (the Worker refuses to sign without both keys meanwhile);
+ *  4. once the Worker serves root N+1, ONLINE_KEY becomes the new key and
+ *     ONLINE_KEY_NEXT goes.
  * It never reads the new private key: the seed goes to the Worker straight
  * from the .key file through a pipe.
  */
@@ -36,7 +39,8 @@ tuf-edge keygen). Drafts, unsigned, from the newest complete root N in DIR:
   (v+1).bins.json  every bin-n delegated to the new key (the bins keys sign it)
 as tuf-edge root rotate --online-key PUB does, then prints the steps that
 follow: ONLINE_KEY_NEXT on the Worker, the signatures, tuf-edge upload of both
-files (the Worker then signs with both keys), and a day later ONLINE_KEY.
+files (the Worker then signs with both keys and writes the new root
+TIMESTAMP_MAX_AGE later), and once it serves the new root, ONLINE_KEY.
 
 options:
   --dir DIR               the ceremony directory
@@ -98,7 +102,8 @@ export const rotateOnlineKey: Command = {
     print(`   then check: npx tuf-edge status ${dir}`);
     print("3. Publish both files in one request; every bin-n, snapshot and timestamp is then signed by both keys:");
     print(`     npx tuf-edge upload --url URL ${files.join(" ")}`);
-    print("4. After at least a day (ONLINE_EXPIRY_HOURS, so every client and cache has moved to the new root), retire the old key:");
+    print(`   The Worker writes ${fileName("root", rotation.root.version)} itself TIMESTAMP_MAX_AGE later, once no cache holds a timestamp.json signed by the old key alone.`);
+    print(`4. Once GET URL/api/v1/status shows root v${rotation.root.version} (until then the Worker needs both keys to publish), retire the old key:`);
     print(`     ${seedPipe(keyFile)} | npx wrangler secret put ONLINE_KEY`);
     print("     npx wrangler secret delete ONLINE_KEY_NEXT");
     print(`   From then on only ${newKey.keyid} signs; destroy the old online key's .key file.`);

@@ -22,7 +22,9 @@ older signature by the same key. FILE.json is N.root.json, N.targets.json or
 N.bins.json; the keys allowed to sign it are read from the same directory:
   N.root.json     root N's root keys; for N > 1 also root N-1's root keys
                   (a rotation needs a threshold of both)
-  N.targets.json  the targets keys of the newest root
+  N.targets.json  the targets keys of the newest root; the first targets after
+                  a root that replaced them also needs the previous root's
+                  (it is served before the new root)
   N.bins.json     the bins keys of the newest targets
 Refuses a key the role does not list, and metadata that has already expired.
 

@@ -11,8 +11,9 @@
  *  - root N is signed by a threshold of its own root keys and, when
  *    (N-1).root.json sits beside it, of root N-1's (TUF spec 5.3.4);
  *  - targets by the targets keys of the uploaded root, else of the newest
- *    root beside it; bins by the bins keys of the uploaded targets, else of
- *    the newest targets beside it;
+ *    root beside it, and also by the root before it when that root had
+ *    other targets keys (ceremony.ts targetsChecks); bins by the bins keys of
+ *    the uploaded targets, else of the newest targets beside it;
  *  - a root that moves snapshot and timestamp to a new online key comes with
  *    a bins naming that key for bin-n, and a root that replaces the targets
  *    keys with a targets they signed (PEP 458 §In the Event of a Key Compromise).
@@ -32,6 +33,7 @@ import {
   loadNewest,
   newestVersion,
   pathOf,
+  targetsChecks,
   verify,
   type CeremonyFile,
   type CeremonyRole,
@@ -78,6 +80,7 @@ interface PublishedBody {
   timestamp: number;
   snapshot: number;
   roles: Record<CeremonyRole, number>;
+  root_pending?: { version: number; serve_after: string | null };
 }
 
 export const upload: Command = {
@@ -128,7 +131,15 @@ export const upload: Command = {
       `published ${what} on ${url}: timestamp ${result.timestamp}, snapshot ${result.snapshot} ` +
         `(the repository now has root v${now.root}, targets v${now.targets}, bins v${now.bins})`,
     );
-    if (files.root) print(`clients holding root v${files.root.version - 1} walk to ${url}/metadata/${fileName("root", files.root.version)}`);
+    const pending = result.root_pending;
+    if (pending)
+      // The Worker holds a root that moves the targets or online keys until every cached timestamp.json is one its clients verify.
+      print(
+        `root v${pending.version} is written ${pending.serve_after ? `at ${pending.serve_after}` : "once this publish is out"}: TIMESTAMP_MAX_AGE after ` +
+          `the first timestamp.json signed for it, so no client that walks to it can get one a cache kept from before. ` +
+          `Until then clients stay on root v${pending.version - 1}; keep every key it names on the Worker until GET ${url}/api/v1/status shows root v${pending.version}`,
+      );
+    else if (files.root) print(`clients holding root v${files.root.version - 1} walk to ${url}/metadata/${fileName("root", files.root.version)}`);
     return 0;
   },
 };
@@ -164,13 +175,12 @@ export async function checkUpload(files: Upload, now: Date = referenceTime()): P
     lines.push(await requireThresholds(file, checks));
   }
 
-  // targets: delegated by the uploaded root, else by the newest root beside it.
-  const effectiveRoot: { label: string; root: Root } | undefined = files.root
-    ? { label: `root v${files.root.version}`, root: files.root.md.signed }
-    : await newestBeside(files.targets ?? files.bins, "root").then((f) => f && { label: `root v${f.version}`, root: f.md.signed as Root });
+  // targets: delegated by the uploaded root, else by the newest root beside it; while a rotation moves
+  // the targets keys, also by the root before it (ceremony.ts targetsChecks).
+  const rootFile = files.root ?? ((await newestBeside(files.targets ?? files.bins, "root")) as CeremonyFile<"root"> | undefined);
+  const effectiveRoot = rootFile && { label: `root v${rootFile.version}`, root: rootFile.md.signed };
   if (files.targets) {
-    if (effectiveRoot)
-      lines.push(await requireThresholds(files.targets, [{ label: effectiveRoot.label, delegator: effectiveRoot.root, roleName: "targets" }]));
+    if (rootFile) lines.push(await requireThresholds(files.targets, await targetsChecks(files.targets, rootFile, await listDir(dirname(rootFile.path)))));
     else lines.push(`note: no N.root.json beside ${basename(files.targets.path)}, so only the Worker checks its signatures`);
   }
 
@@ -245,6 +255,7 @@ function withServerHint(err: CliError, url: string): unknown {
     ...UNAVAILABLE_HINTS(url),
     "401": "Set TUF_EDGE_ADMIN_TOKEN to the Worker's ADMIN_TOKEN secret (ADMIN_TOKEN in .dev.vars for tuf-edge dev)",
     not_bootstrapped: "Bootstrap the repository first with tuf-edge bootstrap",
+    root_pending: `Nothing was published. Wait until GET ${url}/api/v1/status shows the pending root, then upload again`,
     threshold: "Nothing was published. Collect the missing signatures with tuf-edge sign (tuf-edge status DIR shows who is missing) and upload again",
     rollback: `Nothing was published. Upload exactly the next version of each role; GET ${url}/api/v1/status shows the published versions`,
     expired: "Nothing was published. Draft the role again with a fresh expiry and collect the signatures",

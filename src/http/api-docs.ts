@@ -37,6 +37,21 @@ const TARGET_CODES = ["path_invalid", "hashes_invalid", "hash_algorithm_unsuppor
 
 const version = z.number().int().min(1);
 const signedMetadata = z.object({ signatures: z.array(z.object({ keyid: z.string(), sig: z.string() })), signed: z.record(z.string(), z.unknown()) });
+/**
+ * POST /api/v1/metadata's answer. root_pending: the uploaded root is written only once no cache holds a
+ * timestamp.json signed before the publish that signs for it (TIMESTAMP_MAX_AGE later); serve_after is
+ * null while that publish is still being written.
+ */
+const offlineUpdate = (status: "published" | "publishing") =>
+  z
+    .object({
+      status: z.literal(status),
+      timestamp: version,
+      snapshot: version,
+      roles: z.object({ root: version, targets: version, bins: version }).strict(),
+      root_pending: z.object({ version, serve_after: z.string().nullable() }).strict().optional(),
+    })
+    .strict();
 // Status objects may gain fields (clients ignore what they do not know); error and log bodies may not.
 const roleStatus = z.object({ version, expires: z.string().datetime(), seconds_left: z.number().int() }).passthrough();
 
@@ -221,9 +236,9 @@ export const routeDocs = {
       content: { "application/json": { schema: resolver(z.object({ root: signedMetadata.optional(), targets: signedMetadata.optional(), bins: signedMetadata.optional() }).strict()) } },
     },
     responses: {
-      200: json(z.object({ status: z.literal("published"), timestamp: version, snapshot: version, roles: z.object({ root: version, targets: version, bins: version }).strict() }).strict(), "published"),
-      202: json(z.object({ status: z.literal("publishing"), timestamp: version, snapshot: version, roles: z.object({ root: version, targets: version, bins: version }).strict() }).strict(), "accepted; the alarm finishes publishing"),
-      ...errors({ 400: ["malformed_json", "request_invalid"], ...ADMIN_ERRORS, 409: ["not_bootstrapped"], 422: TUF_CODES, 503: ["config_invalid", "publish_failing"] }),
+      200: json(offlineUpdate("published"), "published; a root that moves the targets or online keys may still be pending (root_pending)"),
+      202: json(offlineUpdate("publishing"), "accepted; the alarm finishes publishing"),
+      ...errors({ 400: ["malformed_json", "request_invalid"], ...ADMIN_ERRORS, 409: ["not_bootstrapped", "root_pending"], 422: TUF_CODES, 503: ["config_invalid", "publish_failing"] }),
     },
   }),
   artifacts: describeRoute({

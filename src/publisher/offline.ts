@@ -118,6 +118,9 @@ export async function verifyOfflineUpdate(
 ): Promise<{ roles: OfflineRoles; onlineKey: Key }> {
   if (!update.root && !update.targets && !update.bins) throw new TufError("malformed", "upload at least one of root, targets and bins");
   if (update.root) await verifyRootRotation(current.root.signed, update.root);
+  // A new targets is served before a new root (which waits for cached timestamps, see
+  // rootWaitsForCaches): clients still on the served root verify it with that root's targets keys.
+  if (update.targets && update.root) await requireTargetsFor(current.root, update.targets, update.root.signed.version);
   if (update.targets) requireNextVersion("targets", current.targets.signed.version, update.targets.signed.version);
   if (update.bins) {
     requireNextVersion("bins", current.bins.signed.version, update.bins.signed.version);
@@ -139,6 +142,35 @@ export async function verifyOfflineUpdate(
     );
   await verifyOfflineSet(roles, onlineKey, now);
   return { roles, onlineKey };
+}
+
+async function requireTargetsFor(served: Metadata<Root>, targets: Metadata<Targets>, nextRoot: number): Promise<void> {
+  try {
+    await verifyDelegate(served.signed, "targets", targets);
+  } catch (e) {
+    if (!(e instanceof TufError)) throw e;
+    const role = served.signed.roles.targets;
+    throw new TufError(
+      e.code,
+      `targets v${targets.signed.version} must also be signed by ${role.threshold} of root v${served.signed.version}'s targets keys (${role.keyids.join(", ")}): ` +
+        `clients on root v${served.signed.version} verify it until root v${nextRoot} is out (${e.message})`,
+    );
+  }
+}
+
+/**
+ * Whether root `after` must wait for cached timestamps before it is served: it
+ * moves the keys (or threshold) of targets, snapshot or timestamp. A client that
+ * walks to it may still get a timestamp.json a CDN cached before the new keys
+ * signed, for up to TIMESTAMP_MAX_AGE, and that timestamp (or the targets it
+ * leads to) carries only the old keys' signatures. A root that changes only root
+ * keys is verified by the previous root, not by anything a cache holds.
+ */
+export function rootWaitsForCaches(before: Root, after: Root): boolean {
+  return (["targets", "snapshot", "timestamp"] as const).some((name) => {
+    const [a, b] = [before.roles[name], after.roles[name]];
+    return a.threshold !== b.threshold || !sameKeyids(a.keyids, b.keyids);
+  });
 }
 
 /** The uploaded roles as metadata; only the ones given. */

@@ -208,11 +208,22 @@ export function reserveAnew(sql: SqlStorage, keys: R2Keys, p: Policy, { succinct
 
 /**
  * Stores new offline-signed roles and reserves the snapshot that publishes them.
- * When the online key changed, every bin-n is re-signed in it.
+ * When the online key changed, every bin-n is re-signed in it. `holdRoot`: the
+ * new root is stored but not written; it becomes a pending_root, which
+ * reserveRootRelease publishes once cached timestamps have run out.
  */
-export function reserveOfflineUpdate(sql: SqlStorage, p: Policy, update: Partial<OfflineRoles>, numberOfBins: number, onlineKeyChanged: boolean, now: number): PublishPlan {
+export function reserveOfflineUpdate(
+  sql: SqlStorage,
+  p: Policy,
+  update: Partial<OfflineRoles>,
+  numberOfBins: number,
+  onlineKeyChanged: boolean,
+  holdRoot: boolean,
+  now: number,
+): PublishPlan {
   const changed = (["bins", "targets", "root"] as const).filter((r) => update[r] !== undefined);
   for (const role of changed) storeOfflineRole(sql, role, update[role]!);
+  if (holdRoot) sql.exec("INSERT INTO pending_root (version, serve_after) VALUES (?, NULL)", update.root!.signed.version);
   const expires = now + p.onlineExpiryMs;
   const bins: Array<[number, number]> = [];
   if (onlineKeyChanged) {
@@ -227,7 +238,7 @@ export function reserveOfflineUpdate(sql: SqlStorage, p: Policy, update: Partial
     timestampVersion: bumpRole(sql, "timestamp", expires),
     referenceTime: now,
     bins,
-    offline: changed,
+    offline: holdRoot ? changed.filter((r) => r !== "root") : changed,
     receipts: {},
     superseded: [],
   };
@@ -235,6 +246,48 @@ export function reserveOfflineUpdate(sql: SqlStorage, p: Policy, update: Partial
   audit(sql, now, "offline_roles", Object.fromEntries(changed.map((r) => [r, update[r]!.signed.version])));
   return planned;
 }
+
+/** The root accepted but not yet written, and when it may be (undefined until the publish that signs for it commits). */
+export function pendingRoot(sql: SqlStorage): { version: number; serveAfter: number | undefined } | undefined {
+  const row = sql.exec<{ version: number; serve_after: number | null }>("SELECT version, serve_after FROM pending_root").toArray()[0];
+  return row && { version: row.version, serveAfter: row.serve_after ?? undefined };
+}
+
+/**
+ * The publish that writes a held root, once every timestamp.json a cache may
+ * still serve was signed for it: a new snapshot and timestamp (unchanged
+ * content; every publish writes one), then N.root.json last.
+ */
+export function reserveRootRelease(sql: SqlStorage, p: Policy, now: number): PublishPlan | undefined {
+  const pending = pendingRoot(sql);
+  if (pending?.serveAfter === undefined || pending.serveAfter > now) return undefined;
+  const expires = now + p.onlineExpiryMs;
+  const plan: PublishPlan = {
+    snapshotVersion: bumpRole(sql, "snapshot", expires),
+    timestampVersion: bumpRole(sql, "timestamp", expires),
+    referenceTime: now,
+    bins: [],
+    offline: ["root"],
+    receipts: {},
+    superseded: [],
+  };
+  insertPlan(sql, plan, "offline_roles");
+  return plan;
+}
+
+/**
+ * Settles pending_root in the commit of `plan`: the publish that writes the
+ * root ends the wait; the first publish after the hold starts it, since its
+ * timestamp.json is the first that a client on the held root verifies.
+ */
+export function settlePendingRoot(sql: SqlStorage, p: Policy, plan: PublishPlan, committedAt: number): void {
+  if (plan.offline.includes("root")) sql.exec("DELETE FROM pending_root");
+  // A cache that fetched the previous timestamp.json just before this one was written keeps it for
+  // up to TIMESTAMP_MAX_AGE; CDNs count that age in whole seconds, hence the extra second.
+  else sql.exec("UPDATE pending_root SET serve_after = ? WHERE serve_after IS NULL", committedAt + p.timestampMaxAgeMs + CACHE_AGE_ROUNDING_MS);
+}
+
+const CACHE_AGE_ROUNDING_MS = 1_000;
 
 /** Why the plan was published, as the signing log records it. */
 export function logCause(sql: SqlStorage, plan: PublishPlan): LogCause {

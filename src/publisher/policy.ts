@@ -22,6 +22,8 @@ export interface Policy {
    * timestamp published in that time can finish its update.
    */
   readonly retentionMs: number;
+  /** The CDN lifetime of timestamp.json (TIMESTAMP_MAX_AGE): how long a cache may serve one after it is replaced. */
+  readonly timestampMaxAgeMs: number;
 }
 
 const HOUR = 3_600_000;
@@ -32,6 +34,7 @@ export const DEFAULT_POLICY: Policy = {
   slackMs: 1 * HOUR,
   intervalMs: 5 * 60_000,
   retentionMs: HOUR + 60_000,
+  timestampMaxAgeMs: 60_000,
 };
 
 export function policyFromEnv(env: {
@@ -49,6 +52,7 @@ export function policyFromEnv(env: {
     onlineExpiryMs: hours(env.ONLINE_EXPIRY_HOURS, DEFAULT_POLICY.onlineExpiryMs),
     floorMs: hours(env.RENEW_FLOOR_HOURS, DEFAULT_POLICY.floorMs),
     retentionMs: (seconds(env.RETENTION_SECONDS, 3600) + seconds(env.TIMESTAMP_MAX_AGE, 60)) * 1000,
+    timestampMaxAgeMs: seconds(env.TIMESTAMP_MAX_AGE, 60) * 1000,
   };
   function seconds(s: string | undefined, fallback: number): number {
     const n = Number(s);

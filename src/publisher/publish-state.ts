@@ -8,6 +8,7 @@
  * synchronous KV storage, so reading them is a few lookups that never wait for
  * a publish to finish.
  */
+import { Metadata } from "../tuf/index.js";
 import type { FailureView, InFlightView, RoleStatus, ServedView } from "./types.js";
 
 interface Versioned {
@@ -134,6 +135,12 @@ export class PublishState {
       this.sql.exec<{ name: string; version: number; expires: number }>("SELECT name, version, expires FROM roles").toArray().map((r) => [r.name, { version: r.version, expires: r.expires }]),
     );
     const oldestBin = this.sql.exec<{ idx: number; version: number; expires: number }>("SELECT idx, version, expires FROM bins ORDER BY expires ASC LIMIT 1").one();
+    // A held root (pending_root) is stored but not written: clients are served the one before it.
+    const held = this.sql.exec<{ version: number }>("SELECT version FROM pending_root").toArray()[0];
+    if (held?.version === roles.root!.version) {
+      const { body } = this.sql.exec<{ body: ArrayBuffer }>("SELECT body FROM root_history WHERE version = ?", held.version - 1).one();
+      roles.root = { version: held.version - 1, expires: Metadata.fromBytes("root", new Uint8Array(body)).signed.expires.getTime() };
+    }
     return {
       timestamp: roles.timestamp!,
       snapshot: roles.snapshot!,

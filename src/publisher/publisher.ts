@@ -32,7 +32,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { Ed25519Signer, TufError } from "../tuf/index.js";
 import { assertWithinClientLimit, RoleTooLarge } from "./client-limits.js";
-import { onlineKeyChanged, parseOffline, parseOfflineUpdate, succinctRolesOf, verifyOfflineSet, verifyOfflineUpdate, type OfflineRoles } from "./offline.js";
+import { onlineKeyChanged, parseOffline, parseOfflineUpdate, rootWaitsForCaches, succinctRolesOf, verifyOfflineSet, verifyOfflineUpdate, type OfflineRoles } from "./offline.js";
 import type { Policy } from "./policy.js";
 import { settingsFromEnv, type Settings } from "./config.js";
 import { crashPoint } from "./crash-point.js";
@@ -47,7 +47,20 @@ import { SigningLog, type LogPage } from "./signing-log.js";
 import type { LoggedFile } from "./log-entry.js";
 import { requireKeyPolicy } from "./key-policy.js";
 import { insertReceipt, receiptFor, receiptView, settleReceipts } from "./receipts.js";
-import { loadLayout, logCause, pendingPlan, previousVersions, reserve, reserveAnew, reserveOfflineUpdate, type Layout, type PublishPlan } from "./plan.js";
+import {
+  loadLayout,
+  logCause,
+  pendingPlan,
+  pendingRoot,
+  previousVersions,
+  reserve,
+  reserveAnew,
+  reserveOfflineUpdate,
+  reserveRootRelease,
+  settlePendingRoot,
+  type Layout,
+  type PublishPlan,
+} from "./plan.js";
 import { enqueue } from "./queue.js";
 import { sweep } from "./retention.js";
 import { mapLimit, putJSON, putTimestamp } from "./r2-writes.js";
@@ -349,6 +362,12 @@ export class Publisher extends DurableObject<Env> {
         const plan = pendingPlan(this.sql);
         return { status: "unavailable", code: "publish_failing", message: `the publish of timestamp v${plan?.timestampVersion} cannot finish, so nothing can be published on top of it: ${message}` };
       }
+      const held = pendingRoot(this.sql);
+      if (held)
+        return {
+          status: "root_pending",
+          message: `root v${held.version} is not written yet (${held.serveAfter === undefined ? "its publish is still being written" : `it is written at ${new Date(held.serveAfter).toISOString()}`}, once no cache holds a timestamp.json signed before it); upload again after GET /api/v1/status shows root v${held.version}`,
+        };
       let verified: Awaited<ReturnType<typeof verifyOfflineUpdate>>;
       let update: Partial<OfflineRoles>;
       try {
@@ -359,9 +378,13 @@ export class Publisher extends DurableObject<Env> {
         if (e instanceof TufError) return { status: "rejected", code: e.code, message: e.message };
         throw e;
       }
-      const rekeyed = onlineKeyChanged(currentOfflineRoles(this.sql), verified.roles);
+      const current = currentOfflineRoles(this.sql);
+      const rekeyed = onlineKeyChanged(current, verified.roles);
+      // A CDN may serve the last timestamp.json for TIMESTAMP_MAX_AGE: a root that moves the keys it
+      // (or the targets it leads to) must carry is written only once every cacheable one carries them.
+      const holdRoot = !!update.root && this.policy.timestampMaxAgeMs > 0 && rootWaitsForCaches(current.root.signed, update.root.signed);
       const n = succinctRolesOf(verified.roles.bins.signed).numberOfBins;
-      const plan = this.ctx.storage.transactionSync(() => reserveOfflineUpdate(this.sql, this.policy, update, n, rekeyed, now));
+      const plan = this.ctx.storage.transactionSync(() => reserveOfflineUpdate(this.sql, this.policy, update, n, rekeyed, holdRoot, now));
       await this.ctx.storage.setAlarm(now + RETRY_MS);
       this.forgetCaches();
       const published = await this.finishPendingPlan().then(
@@ -372,11 +395,13 @@ export class Publisher extends DurableObject<Env> {
         },
       );
       const roles = currentOfflineRoles(this.sql);
+      const pending = pendingRoot(this.sql);
       return {
         status: published ? "published" : "publishing",
         timestamp: plan.timestampVersion,
         snapshot: plan.snapshotVersion,
         roles: { root: roles.root.signed.version, targets: roles.targets.signed.version, bins: roles.bins.signed.version },
+        ...(pending ? { root_pending: { version: pending.version, serve_after: pending.serveAfter === undefined ? null : new Date(pending.serveAfter).toISOString() } } : {}),
       };
     });
   }
@@ -454,7 +479,10 @@ export class Publisher extends DurableObject<Env> {
           if (result.status === "unchanged") break;
           last = result;
         }
-        await this.ctx.storage.deleteAlarm();
+        // A held root is written by a later publish (reserveRootRelease): wake up for it.
+        const serveAfter = pendingRoot(this.sql)?.serveAfter;
+        if (serveAfter === undefined) await this.ctx.storage.deleteAlarm();
+        else await this.ctx.storage.setAlarm(serveAfter);
         return last;
       } catch (e) {
         if (e instanceof Unfinished) {
@@ -533,7 +561,9 @@ export class Publisher extends DurableObject<Env> {
   /** Reserves the next consistent snapshot, or returns undefined when nothing changed or is due. */
   private begin(now: number, renewDue: boolean): PublishPlan | undefined {
     const layout = this.currentLayout();
-    return this.ctx.storage.transactionSync(() => reserve(this.sql, this.keys, this.policy, layout, now, renewDue));
+    return this.ctx.storage.transactionSync(
+      () => reserveRootRelease(this.sql, this.policy, now) ?? reserve(this.sql, this.keys, this.policy, layout, now, renewDue),
+    );
   }
 
   /** Writes the plan's files to R2: bin-n, offline roles, snapshot, and timestamp.json last. */
@@ -623,13 +653,17 @@ export class Publisher extends DurableObject<Env> {
     ];
     this.ctx.storage.transactionSync(() => {
       this.sql.exec("UPDATE publishes SET committed_at = ? WHERE timestamp_version = ?", committedAt, plan.timestampVersion);
-      this.state.committed(committedAt);
       this.signingLog.append(plan.timestampVersion, plan.referenceTime, committedAt, logCause(this.sql, plan));
       // A key superseded again keeps the later time: its window runs from the last state that referenced it.
       for (const key of superseded)
         this.sql.exec("INSERT INTO superseded (key, since) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET since = MAX(since, excluded.since)", key, committedAt);
       settleReceipts(this.sql, plan, succinct);
+      settlePendingRoot(this.sql, this.policy, plan, committedAt);
+      // After settlePendingRoot: the served root is the held one's predecessor until the release commits.
+      this.state.committed(committedAt);
     });
+    // The signers' rule depends on whether the newest root is held (signing.ts onlineSigners).
+    if (plan.offline.includes("root")) this.signers = undefined;
     // Logged once the commit is durable: a crash before that leaves no line, and the redo logs it.
     await this.ctx.storage.sync();
     // PEP 458 §Managing online keys: every use of the online key is logged, also outside the

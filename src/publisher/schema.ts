@@ -206,6 +206,12 @@ const MIGRATIONS: readonly Migration[] = [
     `);
     for (const { seq } of sql.exec<{ seq: number }>("SELECT seq FROM signing_log ORDER BY seq").toArray()) closePageIfFull(sql, seq);
   },
+  `
+  -- A root that moves the targets or online keys, accepted but not yet written as N.root.json
+  -- (offline.ts rootWaitsForCaches): serve_after is NULL until the publish that dual-signs for it
+  -- commits, then the time every cached timestamp.json is one that root can verify.
+  CREATE TABLE pending_root (version INTEGER PRIMARY KEY, serve_after INTEGER);
+  `,
 ];
 
 export function migrate(sql: SqlStorage, now: number): void {

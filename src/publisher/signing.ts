@@ -20,6 +20,10 @@ export function configuredOnlineKeys(env: Env): Promise<Ed25519Signer[]> {
  * ONLINE_KEY_NEXT) that the current or the previous root names for
  * timestamp. Right after an online-key rotation that is both keys, so a
  * client still on the previous root and one on the new root both verify.
+ *
+ * While the current root is held back (pending_root, plan.ts) clients are
+ * still on the previous one, and the files signed now are what caches hold
+ * when the held root goes out: both roots' keys must sign, or nothing is.
  */
 export async function onlineSigners(sql: SqlStorage, env: Env): Promise<Ed25519Signer[]> {
   const roots = sql
@@ -28,13 +32,20 @@ export async function onlineSigners(sql: SqlStorage, env: Env): Promise<Ed25519S
     .map((r) => Metadata.fromBytes("root", new Uint8Array(r.body)).signed);
   const named = new Set(roots.flatMap((root) => root.roles.timestamp.keyids));
   const signers = (await configuredOnlineKeys(env)).filter((s) => named.has(s.key.keyid));
-  // Signing only with keys the current root has dropped would publish files no client accepts:
+  const held = sql.exec<{ version: number }>("SELECT version FROM pending_root").toArray()[0]?.version === roots[0]!.version;
+  // Signing only with keys a root clients use has dropped would publish files those clients refuse:
   // fail instead, so the alarm retries and /healthz reports the roles running out.
-  if (!signers.some((s) => roots[0]!.roles.timestamp.keyids.includes(s.key.keyid))) {
-    const both = !!env.ONLINE_KEY_NEXT && !!env.ONLINE_KEY;
-    const wanted = roots[0]!.roles.timestamp.keyids.map((k) => `${k.slice(0, 8)}…`).join(", ");
-    throw new Error(`${both ? "neither ONLINE_KEY nor ONLINE_KEY_NEXT is" : env.ONLINE_KEY_NEXT ? "ONLINE_KEY_NEXT is not" : "ONLINE_KEY is not"} the key root v${roots[0]!.version} names for timestamp (${wanted}); set ONLINE_KEY to that key's seed (docs/operations.md section 7)`);
-  }
+  for (const root of held ? roots : roots.slice(0, 1))
+    if (!signers.some((s) => root.roles.timestamp.keyids.includes(s.key.keyid))) {
+      const both = !!env.ONLINE_KEY_NEXT && !!env.ONLINE_KEY;
+      const wanted = root.roles.timestamp.keyids.map((k) => `${k.slice(0, 8)}…`).join(", ");
+      const which = `${both ? "neither ONLINE_KEY nor ONLINE_KEY_NEXT is" : env.ONLINE_KEY_NEXT ? "ONLINE_KEY_NEXT is not" : "ONLINE_KEY is not"} the key root v${root.version} names for timestamp (${wanted})`;
+      throw new Error(
+        root === roots[0]
+          ? `${which}; set ONLINE_KEY to that key's seed (docs/operations.md section 7)`
+          : `${which}, and clients stay on root v${root.version} until root v${roots[0]!.version} is written: keep that key as ONLINE_KEY (or ONLINE_KEY_NEXT) until GET /api/v1/status shows root v${roots[0]!.version} (docs/operations.md section 7)`,
+      );
+    }
   return signers.sort((a, b) => (a.key.keyid < b.key.keyid ? -1 : 1));
 }
 

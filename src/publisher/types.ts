@@ -128,8 +128,17 @@ export interface StatusView extends HealthView {
 }
 
 export type UpdateResult =
-  | { status: "published" | "publishing"; timestamp: number; snapshot: number; roles: { root: number; targets: number; bins: number } }
+  | {
+      status: "published" | "publishing";
+      timestamp: number;
+      snapshot: number;
+      roles: { root: number; targets: number; bins: number };
+      /** The uploaded root, held back until no cache holds a timestamp.json its clients cannot verify (serve_after null until the publish before it commits). */
+      root_pending?: { version: number; serve_after: string | null };
+    }
   | { status: "not_bootstrapped" }
+  /** A held root is not written yet: nothing else is accepted until it is. */
+  | { status: "root_pending"; message: string }
   | { status: "rejected"; code: string; message: string }
   /** The Publisher cannot finish the publish in flight (e.g. no usable online key), so nothing can go on top of it. */
   | { status: "unavailable"; code: string; message: string };

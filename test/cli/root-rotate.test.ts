@@ -122,20 +122,32 @@ describe("root rotate replacing targets and online keys", () => {
     expect(t2.signed.delegations).toEqual(t1.signed.delegations);
 
     for (const h of [ctx.c.root[0]!, ctx.c.root[1]!]) await ok("sign", "--key", h.key, root(2));
-    // The old targets keys may no longer sign targets; the new ones may.
-    expect((await run("sign", "--key", ctx.c.targets[0]!.key, join(ctx.dir, "2.targets.json"))).code).toBe(1);
-    let status = await ok("status", ctx.dir);
-    expect(status.stdout).toMatch(/^targets +2\.targets\.json .* 0\/2 +INCOMPLETE$/m);
+    // Clients on root v1 verify targets v2 until root v2 is out: a threshold of the old targets keys AND of the new.
+    expect(drafted.stdout).toContain(
+      `2.targets.json: 2 of root v1's 2 targets keys (${ctx.c.targets.map((h) => h.keyid).join(", ")}) AND 2 of the 2 new targets keys (${t.map((h) => h.keyid).join(", ")})`,
+    );
     for (const h of t) await ok("sign", "--key", h.key, join(ctx.dir, "2.targets.json"));
+    let status = await ok("status", ctx.dir);
+    expect(status.stdout).toMatch(/^targets +2\.targets\.json .*INCOMPLETE$/m);
+    const signed = await ok("sign", "--key", ctx.c.targets[0]!.key, join(ctx.dir, "2.targets.json"));
+    expect(signed.stdout).toContain("2.targets.json still needs 1 signature from root v1's targets keys");
+    await ok("sign", "--key", ctx.c.targets[1]!.key, join(ctx.dir, "2.targets.json"));
     status = await ok("status", ctx.dir);
     expect(status.stdout).toContain("ceremony complete: root v2, targets v2, bins v1");
 
     const rootMd = TufJsMetadata.fromJSON(MetadataKind.Root, await readJSON(root(2)));
     const targetsMd = TufJsMetadata.fromJSON(MetadataKind.Targets, await readJSON(join(ctx.dir, "2.targets.json")));
     const binsMd = TufJsMetadata.fromJSON(MetadataKind.Targets, await readJSON(join(ctx.dir, "1.bins.json")));
+    const root1Md = TufJsMetadata.fromJSON(MetadataKind.Root, await readJSON(root(1)));
     expect(() => rootMd.verifyDelegate("targets", targetsMd)).not.toThrow();
+    expect(() => root1Md.verifyDelegate("targets", targetsMd)).not.toThrow();
     expect(() => targetsMd.verifyDelegate("bins", binsMd)).not.toThrow();
     expect(await tufJsAccepts(1, 2)).toBe(true);
+
+    // A later targets (a renewal) follows a targets root v2 alone accepts: only the new keys sign it.
+    await ok("renew", "--dir", ctx.dir, "--role", "targets");
+    const renewed = await run("sign", "--key", ctx.c.targets[0]!.key, join(ctx.dir, "3.targets.json"));
+    expect(renewed.code).toBe(1);
   });
 
   it("--targets-key warns that bins still uses the old targets keys, and --bins-key moves bins too", async () => {
@@ -158,7 +170,7 @@ describe("root rotate replacing targets and online keys", () => {
     expect((await readJSON(join(ctx.dir, "2.bins.json"))).signed.delegations).toEqual((await readJSON(join(ctx.dir, "1.bins.json"))).signed.delegations);
 
     for (const h of [ctx.c.root[0]!, ctx.c.root[2]!]) await ok("sign", "--key", h.key, root(2));
-    for (const h of t) await ok("sign", "--key", h.key, join(ctx.dir, "2.targets.json"));
+    for (const h of [...t, ...ctx.c.targets]) await ok("sign", "--key", h.key, join(ctx.dir, "2.targets.json"));
     expect((await run("sign", "--key", ctx.c.targets[0]!.key, join(ctx.dir, "2.bins.json"))).code).toBe(1);
     await ok("sign", "--key", t[1]!.key, join(ctx.dir, "2.bins.json"));
     expect((await ok("status", ctx.dir)).stdout).toContain("ceremony complete: root v2, targets v2, bins v2");

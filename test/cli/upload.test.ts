@@ -161,7 +161,8 @@ describe("tuf-edge upload against a local Worker", () => {
   beforeAll(async () => {
     worker = await startLocalWorker({
       dir: join(ctx.tmp.path, "state"),
-      bindings: { ONLINE_KEY: ctx.c.online.seedHex, ADMIN_TOKEN, WEBHOOK_SECRET },
+      // A short CDN lifetime for timestamp.json: the Worker holds a rotated root this long (plus a second).
+      bindings: { ONLINE_KEY: ctx.c.online.seedHex, ADMIN_TOKEN, WEBHOOK_SECRET, TIMESTAMP_MAX_AGE: "1" },
     });
     await ok("bootstrap", "--url", worker.url, "--ceremony", ctx.dir);
   }, 120_000);
@@ -223,9 +224,15 @@ describe("tuf-edge upload against a local Worker", () => {
     await worker.setBindings({ ONLINE_KEY_NEXT: next.seedHex });
     const { stdout } = await ok("upload", "--url", worker.url, ...files);
     expect(stdout).toContain("published root v2, bins v2");
-    expect(stdout).toContain(`clients holding root v1 walk to ${worker.url}/metadata/2.root.json`);
+    // Root v2 waits until no cache can hold a timestamp.json signed by the old key alone.
+    expect(stdout).toMatch(/root v2 is written at \S+Z: TIMESTAMP_MAX_AGE after the first timestamp\.json signed for it/);
     const timestamp = (await (await fetch(`${worker.url}/metadata/timestamp.json`)).json()) as { signatures: { keyid: string }[] };
     expect(timestamp.signatures.map((s) => s.keyid).sort()).toEqual([ctx.c.online.keyid, next.keyid].sort());
+    expect((await status()).roles.root!.version).toBe(1);
+    expect((await fetch(`${worker.url}/metadata/2.root.json`)).status).toBe(404);
+    for (let i = 0; i < 100 && (await status()).roles.root!.version === 1; i++) await new Promise((r) => setTimeout(r, 100));
+    expect((await status()).roles.root!.version).toBe(2);
+    expect((await fetch(`${worker.url}/metadata/2.root.json`)).status).toBe(200);
     expect((await readJSON(file("2.root.json"))).signed.version).toBe(2);
   }, 120_000);
 });

@@ -20,6 +20,7 @@ import { startLocalWorker, type LocalWorker } from "../../scripts/local/worker.j
 import { ADMIN_TOKEN, ONLINE_SEED_HEX, WEBHOOK_SECRET } from "../fixtures/ceremony.js";
 import { run } from "../cli/helpers.js";
 import { startRepo, type Repo } from "./harness.js";
+import { untilServed } from "./rotation.js";
 
 const HOUR = 3_600_000;
 const YEAR = 365 * 86_400_000;
@@ -40,6 +41,7 @@ describe("tuf-edge audit", () => {
   let rootFile: string;
   let stateFile: string;
   let rotationSeq: number;
+  let rootSeq: number;
 
   const auditJSON = async (...extra: string[]): Promise<{ code: number; report: Report }> => {
     const result = await run("audit", "--url", worker.url, "--root", rootFile, "--json", ...extra);
@@ -54,7 +56,8 @@ describe("tuf-edge audit", () => {
   const add = (name: string) => ({ add: [{ path: `packages/${name}`, length: name.length, hashes: { sha256: toHex(new TextEncoder().encode(name.padEnd(32, "x")).slice(0, 32)) } }] });
 
   beforeAll(async () => {
-    repo = await startRepo({ bitLength: 4 });
+    // The Worker writes a rotated root TIMESTAMP_MAX_AGE (+1 s) after the publish that dual-signs for it.
+    repo = await startRepo({ bitLength: 4, vars: { TIMESTAMP_MAX_AGE: "1" } });
     worker = repo.worker;
     rootFile = join(repo.dir, "1.root.json");
     stateFile = join(repo.dir, "audit-state.json");
@@ -84,6 +87,7 @@ describe("tuf-edge audit", () => {
     for (const s of repo.ceremony.signers.targets) bins2 = await bins2.sign(s);
     const rotated = await repo.post("/api/v1/metadata", { root: root2.toJSON(), bins: bins2.toJSON() }, { authorization: `Bearer ${ADMIN_TOKEN}` });
     expect(rotated.status, await rotated.clone().text()).toBe(200);
+    await untilServed(repo, 2);
 
     expect((await repo.publish(add("d-1.tar.gz"))).status).toBe(200);
     // Renewals on the simulated clock, the second one past the retention window of what the first superseded.
@@ -93,8 +97,11 @@ describe("tuf-edge audit", () => {
     expect((await fetch(`${worker.url}/metadata/1.snapshot.json`)).status).toBe(404); // swept
 
     const log = await entries();
-    expect(log.map((e) => e.cause.kind)).toEqual(["bootstrap", "artifacts", "artifacts", "artifacts", "online_key_rotation", "artifacts", "renewal", "renewal"]);
+    // Root v2 goes out in a publish of its own, after the one that dual-signs for it.
+    expect(log.map((e) => e.cause.kind)).toEqual(["bootstrap", "artifacts", "artifacts", "artifacts", "online_key_rotation", "offline_roles", "artifacts", "renewal", "renewal"]);
     rotationSeq = log.find((e) => e.cause.kind === "online_key_rotation")!.seq;
+    rootSeq = log.find((e) => e.cause.kind === "offline_roles")!.seq;
+    expect(log[rootSeq - 1]!.files.map((f) => f.role)).toEqual(["root", "snapshot", "timestamp"]);
 
     const { code, report } = await auditJSON("--state", stateFile);
     expect(report.problems).toEqual([]);
@@ -103,7 +110,7 @@ describe("tuf-edge audit", () => {
     expect(report.head).toEqual({ seq: log.at(-1)!.seq, hash: log.at(-1)!.hash });
     const text = await run("audit", "--url", worker.url, "--root", rootFile, "--state", stateFile);
     expect(text.code).toBe(0);
-    expect(text.stdout).toMatch(/signing log ok: 8 entries, head 8 /);
+    expect(text.stdout).toMatch(/signing log ok: 9 entries, head 9 /);
   });
 
   it("names the entry whose served bytes differ from the logged ones", async () => {
@@ -129,7 +136,7 @@ describe("tuf-edge audit", () => {
     await worker.stop();
     const sqlite = findSqlite(join(repo.dir, "state"));
     const forged = "f".repeat(64);
-    const newHead = execFileSync("python3", [join(HERE, "fixtures", "rewrite_log.py"), sqlite, String(rotationSeq), "root", forged], {
+    const newHead = execFileSync("python3", [join(HERE, "fixtures", "rewrite_log.py"), sqlite, String(rootSeq), "root", forged], {
       env: { ...process.env, PYTHONPATH: VENDOR },
     }).toString().trim();
     worker = await startLocalWorker({
@@ -139,12 +146,12 @@ describe("tuf-edge audit", () => {
 
     const after = await entries();
     expect(after.at(-1)!.hash).toBe(newHead);
-    expect(after.slice(0, rotationSeq - 1)).toEqual(before.slice(0, rotationSeq - 1));
+    expect(after.slice(0, rootSeq - 1)).toEqual(before.slice(0, rootSeq - 1));
 
     // Without a state, the chain verifies again; the forged root hash is what gives it away.
     const plain = await auditJSON();
     expect(plain.code).toBe(1);
-    expect(plain.report.problems.map((p) => [p.seq, p.check])).toEqual([[rotationSeq, "served"]]);
+    expect(plain.report.problems.map((p) => [p.seq, p.check])).toEqual([[rootSeq, "served"]]);
     expect(plain.report.problems[0]!.message).toContain("metadata/2.root.json");
 
     // With the state from before, the monitor names the first entry that is not what it saw.
@@ -152,14 +159,14 @@ describe("tuf-edge audit", () => {
     const watched = await auditJSON("--state", stateFile);
     expect(watched.code).toBe(1);
     expect(watched.report.problems.find((p) => p.check === "fork")).toEqual({
-      seq: rotationSeq,
+      seq: rootSeq,
       check: "fork",
-      message: expect.stringContaining(`diverges from the one seen before at entry ${rotationSeq}`),
+      message: expect.stringContaining(`diverges from the one seen before at entry ${rootSeq}`),
     });
     expect(readFileSync(stateFile, "utf8")).toBe(stateBefore); // a failed run keeps the state
     const text = await run("audit", "--url", worker.url, "--root", rootFile, "--state", stateFile);
     expect(text.code).toBe(1);
-    expect(text.stdout).toContain(`entry ${rotationSeq}: fork:`);
+    expect(text.stdout).toContain(`entry ${rootSeq}: fork:`);
   });
 });
 

@@ -28,7 +28,8 @@ describe("the ceremony and operations runbooks on tuf-edge dev --ceremony", () =
   };
 
   beforeAll(async () => {
-    cwd = projectCopy((t) => t);
+    // A short CDN lifetime for timestamp.json: the Worker holds a rotated root this long (+1 s) before writing it.
+    cwd = projectCopy((t) => t.replace(/^TIMESTAMP_MAX_AGE = "\d+"$/m, 'TIMESTAMP_MAX_AGE = "1"'));
     c = await cast(join(cwd, "keys"));
     dir = join(cwd, "ceremony");
     port = await freePort();
@@ -78,6 +79,9 @@ describe("the ceremony and operations runbooks on tuf-edge dev --ceremony", () =
     await start("--online-key", c.online.key, "--online-key-next", join(cwd, "keys", "online-2.key"));
     expect((await ok("upload", "--url", url, join(dir, "2.root.json"), join(dir, "2.bins.json"))).stdout).toContain(`published root v2, bins v2 on ${url}`);
     expect((await ok("verify", "--url", url, "--root", join(dir, "1.root.json"))).stdout).toContain("starting from root v1");
+    // Step 4 waits until the Worker serves root v2 (it writes it TIMESTAMP_MAX_AGE after the upload).
+    for (let i = 0; i < 50 && (await (await fetch(`${url}/metadata/2.root.json`)).status) !== 200; i++) await new Promise((r) => setTimeout(r, 200));
+    expect((await fetch(`${url}/metadata/2.root.json`)).status).toBe(200);
     // Step 4: `secret put ONLINE_KEY` (new seed), then `secret delete ONLINE_KEY_NEXT`: a restart with the new key only.
     await start("--online-key", join(cwd, "keys", "online-2.key"));
     expect((await ok("publish", "--url", url, "--path", "packages/demo/demo-1.1.tar.gz", "--file", join(cwd, "demo-1.0.tar.gz"))).stdout).toMatch(/^published in timestamp \d+ /);

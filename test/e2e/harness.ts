@@ -21,11 +21,12 @@ export interface Client {
   dir: string;
 }
 
-export async function startRepo({ bitLength = 6 } = {}): Promise<Repo> {
+/** `vars`: [vars] to set over wrangler.toml's, e.g. a short TIMESTAMP_MAX_AGE. */
+export async function startRepo({ bitLength = 6, vars = {} as Record<string, string> } = {}): Promise<Repo> {
   const dir = mkdtempSync(join(tmpdir(), "tuf-edge-e2e-"));
   const worker = await startLocalWorker({
     dir: join(dir, "state"),
-    bindings: { ONLINE_KEY: ONLINE_SEED_HEX, WEBHOOK_SECRET, ADMIN_TOKEN, UPLOAD_TOKEN },
+    bindings: { ONLINE_KEY: ONLINE_SEED_HEX, WEBHOOK_SECRET, ADMIN_TOKEN, UPLOAD_TOKEN, ...vars },
   });
   const ceremony = await makeCeremony({ bitLength });
   const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>

@@ -25,7 +25,7 @@ import {
   type Signature,
 } from "../../src/tuf/index.js";
 import { startRepo, type Client, type Repo } from "./harness.js";
-import { uploadRotation } from "./rotation.js";
+import { untilServed, uploadRotation } from "./rotation.js";
 
 const BIT_LENGTH = 4;
 
@@ -137,7 +137,8 @@ describe("online-key rotation with a tuf-js client refreshing throughout", () =>
   }
 
   beforeAll(async () => {
-    repo = await startRepo({ bitLength: BIT_LENGTH });
+    // The Worker writes root v2 TIMESTAMP_MAX_AGE (+1 s) after the dual-signed publish (no CDN here, so 1 s).
+    repo = await startRepo({ bitLength: BIT_LENGTH, vars: { TIMESTAMP_MAX_AGE: "1" } });
     next = await Ed25519Signer.fromSeed(new Uint8Array(32).fill(77));
     nextSeedHex = "4d".repeat(32);
     oldKeyid = repo.ceremony.signers.online.key.keyid;
@@ -185,7 +186,8 @@ describe("online-key rotation with a tuf-js client refreshing throughout", () =>
       expect(keyids(md.signatures), name).toEqual(both);
       await verifyDelegate(bins.signed, name, md);
     }
-    expect((await fetch(`${repo.worker.url}/metadata/2.root.json`)).status).toBe(200);
+    expect((await fetch(`${repo.worker.url}/metadata/2.root.json`)).status).toBe(404);
+    await untilServed(repo, 2);
     await loop.atLeast(3);
     expect(loop.failures).toEqual([]);
   });
@@ -241,11 +243,12 @@ describe("the runbook's two-step switch: ONLINE_KEY set to the new seed while ON
   let repo: Repo;
   let next: Ed25519Signer;
   beforeAll(async () => {
-    repo = await startRepo({ bitLength: 3 });
+    repo = await startRepo({ bitLength: 3, vars: { TIMESTAMP_MAX_AGE: "1" } });
     next = await Ed25519Signer.fromSeed(new Uint8Array(32).fill(78));
     await repo.worker.setBindings({ ONLINE_KEY_NEXT: "4e".repeat(32) });
     const { res } = await uploadRotation(repo, next);
     expect(res.status, await res.clone().text()).toBe(200);
+    await untilServed(repo, 2);
     await repo.worker.setBindings({ ONLINE_KEY: "4e".repeat(32) });
   });
   afterAll(() => repo?.close());

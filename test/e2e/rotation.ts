@@ -13,6 +13,15 @@ import type { Repo } from "./harness.js";
 
 const YEAR = 365 * 86_400_000;
 
+/** Waits for the Worker to serve root `version`, which it holds back TIMESTAMP_MAX_AGE (+1 s) after a key-moving upload. */
+export async function untilServed(repo: Repo, version: number, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while ((await fetch(`${repo.worker.url}/metadata/${version}.root.json`)).status !== 200) {
+    if (Date.now() > deadline) throw new Error(`root v${version} was not served within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** Root v2 and bins v2 naming `next` for snapshot, timestamp and every bin-n, signed by the fixture's holders, uploaded together. */
 export async function uploadRotation(repo: Repo, next: Ed25519Signer): Promise<{ root2: Metadata<Root>; bins2: Metadata<Targets>; res: Response }> {
   const root1 = Metadata.fromJSON("root", repo.ceremony.root).signed;

@@ -38,7 +38,7 @@ describe("a publish stuck on the wrong online key", () => {
   const servedTimestamp = async () => Metadata.fromBytes("timestamp", new Uint8Array(await (await fetch(`${repo.worker.url}/metadata/timestamp.json`)).arrayBuffer())).signed;
 
   beforeAll(async () => {
-    repo = await startRepo({ bitLength: 4 });
+    repo = await startRepo({ bitLength: 4, vars: { TIMESTAMP_MAX_AGE: "1" } });
     await repo.worker.setBindings({ QUEUE_STUCK_SECONDS: String(STUCK_SECONDS) });
     expect((await repo.publish({ add: [artifact("before")] })).status).toBe(200);
     // docs/operations.md section 7, steps 1-3, done right.
@@ -46,6 +46,7 @@ describe("a publish stuck on the wrong online key", () => {
     await repo.worker.setBindings({ ONLINE_KEY_NEXT: nextSeedHex });
     const { res } = await uploadRotation(repo, await Ed25519Signer.fromSeed(new Uint8Array(32).fill(0x4d)));
     expect(res.status, await res.clone().text()).toBe(200);
+    await until("root v2 served", 10, async () => ((await get("/api/v1/status")).body.roles.root.version === 2 ? true : undefined));
     // Step 4 in the wrong order: ONLINE_KEY_NEXT deleted first, ONLINE_KEY still the old key.
     await repo.worker.setBindings({ ONLINE_KEY_NEXT: "" });
   });

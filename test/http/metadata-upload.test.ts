@@ -270,12 +270,26 @@ describe("POST /api/v1/metadata", () => {
       }
     });
 
-    it("root v3 with new targets keys together with targets v3 they signed", async () => {
+    it("refuses root v3 with new targets keys and a targets v3 only they signed: clients on root v2 could not verify it", async () => {
       const root = await rootV(3, { targetsKeys: newTargetsSigners.map((s) => s.key) });
-      const targets = await targetsV(3, { signers: newTargetsSigners });
-      await publishOk({ root, targets }, { root: 3, targets: 3, bins: 2 });
-      await expectServed("3.root.json", root, "root");
+      const before = await snapshotOfState();
+      const res = await postMetadata({ root, targets: await targetsV(3, { signers: newTargetsSigners }) });
+      await expectError(res, 422, "threshold");
+      expect(await snapshotOfState()).toEqual(before);
+    });
+
+    it("root v3 with new targets keys together with targets v3 signed by the old and the new keys; root v3 waits out cached timestamps", async () => {
+      const root = await rootV(3, { targetsKeys: newTargetsSigners.map((s) => s.key) });
+      const targets = await targetsV(3, { signers: [...ceremony.signers.targets, ...newTargetsSigners] });
+      const res = await postMetadata({ root, targets });
+      expect(res.status, await res.clone().text()).toBe(200);
+      expect(await res.json()).toMatchObject({ roles: { root: 3, targets: 3, bins: 2 }, root_pending: { version: 3, serve_after: expect.any(String) } });
       await expectServed("3.targets.json", targets, "targets");
+      // Held for TIMESTAMP_MAX_AGE (60 s in wrangler.toml) + 1 s after the timestamp that carries targets v3.
+      expect((await fetchWorker("/metadata/3.root.json")).status).toBe(404);
+      await expectError(await postMetadata({ bins: await binsV(3) }), 409, "root_pending");
+      await env.PUBLISHER.getByName(env.REPOSITORY).renew(Date.now() + 62_000);
+      await expectServed("3.root.json", root, "root");
       // bins is still delegated to the old targets holders by targets v3 (default keys); a bins v3 they sign publishes.
       await publishOk({ bins: await binsV(3) }, { root: 3, targets: 3, bins: 3 });
     });

@@ -57,7 +57,7 @@ describe("offline-role updates", () => {
     for (const s of ceremony.signers.targets) bins2 = await bins2.sign(s);
 
     const result = await stub().updateOfflineRoles({ root: JSON.stringify(root2.toJSON()), bins: JSON.stringify(bins2.toJSON()) });
-    expect(result).toMatchObject({ status: "published", roles: { root: 2, bins: 2 } });
+    expect(result).toMatchObject({ status: "published", roles: { root: 2, bins: 2 }, root_pending: { version: 2 } });
 
     const ts = Metadata.fromBytes("timestamp", await read("default/metadata/timestamp.json"));
     expect(ts.signatures.map((s) => s.keyid).sort()).toEqual([online, next.key.keyid].sort());
@@ -69,6 +69,37 @@ describe("offline-role updates", () => {
       await verifyDelegate(bins2.signed, name, bin);
       await verifyDelegate(bins1, name, bin);
     }
+    // A CDN may still serve the old-key-only timestamp.json for TIMESTAMP_MAX_AGE: root v2 waits that out.
+    expect(await env.BUCKET.head("default/metadata/2.root.json")).toBeNull();
+    expect((await stub().status())!.roles.root.version).toBe(1);
+    const serveAfter = Date.parse((result as { root_pending: { serve_after: string } }).root_pending.serve_after);
+    expect(serveAfter - Date.now()).toBeGreaterThan(55_000);
+
+    // Retiring the old key before root v2 is out: the Publisher signs nothing (clients on root v1 would refuse it).
+    let oldSeed = "";
+    await runInDurableObject(stub(), (instance) => {
+      const self = instance as unknown as { env: Env; signers?: unknown };
+      oldSeed = self.env.ONLINE_KEY;
+      self.env = { ...self.env, ONLINE_KEY: "63".repeat(32), ONLINE_KEY_NEXT: undefined };
+      self.signers = undefined;
+    });
+    const servedTimestamp = await read("default/metadata/timestamp.json");
+    const refused = await runInDurableObject(stub(), (instance) =>
+      (instance as unknown as { renew(at: number): Promise<unknown> }).renew(serveAfter).then(() => "published", (e: Error) => e.message),
+    );
+    expect(refused).toMatch(/clients stay on root v1 until root v2 is written/);
+    expect(await read("default/metadata/timestamp.json")).toEqual(servedTimestamp);
+    expect(await env.BUCKET.head("default/metadata/2.root.json")).toBeNull();
+    await runInDurableObject(stub(), (instance) => {
+      const self = instance as unknown as { env: Env; signers?: unknown };
+      self.env = { ...self.env, ONLINE_KEY: oldSeed, ONLINE_KEY_NEXT: "63".repeat(32) };
+      self.signers = undefined;
+    });
+
+    await stub().renew(serveAfter);
     expect(await env.BUCKET.head("default/metadata/2.root.json")).not.toBeNull();
+    expect((await stub().status())!.roles.root.version).toBe(2);
+    const released = Metadata.fromBytes("timestamp", await read("default/metadata/timestamp.json"));
+    expect(released.signatures.map((s) => s.keyid).sort()).toEqual([online, next.key.keyid].sort());
   });
 });

@@ -65,6 +65,8 @@ export const api = new Hono<{ Bindings: Env }>()
         return c.json(result, 202);
       case "not_bootstrapped":
         throw new ApiError(409, "not_bootstrapped", "this repository is not bootstrapped yet: run tuf-edge bootstrap");
+      case "root_pending":
+        throw new ApiError(409, "root_pending", result.message);
       case "rejected":
         throw new ApiError(422, result.code, result.message);
       case "unavailable":
