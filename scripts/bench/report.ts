@@ -60,7 +60,7 @@ const row = (l: Line | undefined, cells: (l: Line) => (string | undefined)[]) =>
 
 /** Renew-all lines written before the benchmark waited for the alarm stop at the first call. */
 const renewAll = (l: Line) =>
-  (l.first_call_status ?? l.status) === "unfinished" && !l.first_call_status
+  !l.first_call_status && l.status === "unfinished"
     ? "not measured: the first call stopped at its write budget (`unfinished`) and the benchmark did not wait for the alarm to finish"
     : `${sec(l.ms)} (${num(l.workerd_cpu_s, 1)} s of workerd CPU; first call \`${l.first_call_status}\`)`;
 
@@ -162,14 +162,15 @@ const blocks: Record<string, (r: Results) => string> = {
   },
 
   "bin-count"(r) {
+    const cold = (l: Line | undefined) => (l ? ms(l.cold_refresh_ms) : "not measured");
     return table(["bit_length", "Bins", "Snapshot", "tuf-js 5.0.1 fresh refresh (`client-refresh`)", "python-tuf 5.1 cold (`client`)", "src/client cold over HTTP (`client`)"], [8, 10, 12, 14].flatMap((bits) =>
-      row(r.pick("client-refresh", (l) => l.bits === bits), (l) => [
+      row(r.pick("client-refresh", (l) => l.bits === bits && l.refresh_ms !== undefined), (l) => [
         String(bits),
         num(l.bins),
         kb(l.snapshot_bytes),
         l.refresh_ms < 1000 ? ms(l.refresh_ms) : sec(l.refresh_ms),
-        r.pick("client", (c) => c.client.startsWith("python-tuf") && c.bits === bits)?.cold_refresh_ms?.toString().concat(" ms") ?? "not measured",
-        r.pick("client", (c) => c.client === "src/client" && c.transport === "http" && c.bits === bits)?.cold_refresh_ms?.toString().concat(" ms") ?? "not measured",
+        cold(r.pick("client", (c) => c.client.startsWith("python-tuf") && c.bits === bits)),
+        cold(r.pick("client", (c) => c.client === "src/client" && c.transport === "http" && c.bits === bits)),
       ]),
     ));
   },
@@ -180,8 +181,8 @@ const blocks: Record<string, (r: Results) => string> = {
       const [http, mem] = [src(bits, "http"), src(bits, "memory")];
       if (!http || !mem) return [];
       const py = r.pick("client", (l) => l.client.startsWith("python-tuf") && l.bits === bits);
-      const tufjs = r.pick("client", (l) => l.client.startsWith("tuf-js") && l.bits === bits);
-      return [[num(http.bins), `${ms(http.cold_refresh_ms)} / ${ms(mem.cold_refresh_ms)}`, `${ms(http.warm_timestamp_only_ms)} / ${ms(mem.warm_timestamp_only_ms)}`, py && ms(py.cold_refresh_ms), tufjs?.cold_refresh_ms ? ms(tufjs.cold_refresh_ms) : "not run (see `client-refresh`)"]];
+      const tufjs = r.pick("client", (l) => l.client.startsWith("tuf-js") && l.bits === bits && l.cold_refresh_ms !== undefined);
+      return [[num(http.bins), `${ms(http.cold_refresh_ms)} / ${ms(mem.cold_refresh_ms)}`, `${ms(http.warm_timestamp_only_ms)} / ${ms(mem.warm_timestamp_only_ms)}`, py && ms(py.cold_refresh_ms), tufjs ? ms(tufjs.cold_refresh_ms) : "not run (see `client-refresh`)"]];
     });
     const [cold, proxy] = [src(14, "http"), r.pick("proxy")];
     return [
