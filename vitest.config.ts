@@ -7,7 +7,7 @@ export default defineConfig({
   test: {
     projects: [
       {
-        test: { name: "node", include: ["test/tuf/**/*.test.ts", "test/client/**/*.test.ts", "test/cli/**/*.test.ts", "test/python/**/*.test.ts"], environment: "node" },
+        test: { name: "node", include: ["test/tuf/**/*.test.ts", "test/client/**/*.test.ts", "test/cli/**/*.test.ts", "test/python/**/*.test.ts", "test/bench/**/*.test.ts"], environment: "node" },
       },
       {
         plugins: [

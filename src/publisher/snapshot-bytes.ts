@@ -3,7 +3,7 @@
  *
  * At 16,384 bins the snapshot `meta` has 16,386 entries, but a publish changes
  * only a few. Re-serializing the whole object each time is the dominant cost of
- * a publish (python-tuf: ~70 of ~72 ms), so each entry's canonical text is kept
+ * a publish, so each entry's canonical text is kept
  * and only changed entries are rewritten. The output is byte-identical to
  * canonicalString(snapshot.toJSON()); test/publisher/snapshot-bytes.test.ts proves it.
  * Entries carry versions only (PEP 458: snapshot lists versions; VERSION alone

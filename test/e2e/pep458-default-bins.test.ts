@@ -1,6 +1,6 @@
 /**
  * The PEP 458 default: 2^14 = 16,384 bins. tuf-js 5 parses snapshots in time
- * quadratic in their entries (~70 s for a fresh refresh here; stack.md), so
+ * quadratic in their entries (a fresh refresh took 95.6 s in docs/results/2026-12-02-full.jsonl), so
  * this is the one end-to-end run at that size, with a timeout to match.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

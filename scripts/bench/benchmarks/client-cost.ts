@@ -7,7 +7,7 @@
  * compressed bytes, so one tuf-js run gives all three. Bytes are response body
  * bytes (headers excluded); the 404 that ends the root walk counts too.
  *
- * tuf-js needs ~70 s per refresh at 16,384 bins (quadratic snapshot parsing),
+ * tuf-js needs over a minute per refresh at 16,384 bins (quadratic snapshot parsing; 95.6 s in docs/results/2026-12-02-full.jsonl),
  * so --quick runs tuf-js at bit_length 10 only and, for 16,384 bins, fetches
  * the same sequence of roles tuf-js fetched (root probe, timestamp, snapshot,
  * targets, bins, the target's bin-n, the target) from the 16,384-bin repository.

@@ -3,7 +3,7 @@
  * (trusted root only) runs refresh() against repositories of 2^8, 2^10, 2^12
  * and 2^14 bins. tuf-js 5 (@tufjs/models 4.1.1) is quadratic in the number of
  * snapshot entries, so this is the client-side cost of the bin count.
- * --quick skips 2^14 (~70 s).
+ * --quick skips 2^14 (over a minute: 95.6 s in docs/results/2026-12-02-full.jsonl).
  */
 import { join } from "node:path";
 import type { Benchmark } from "../lib/context.js";
@@ -50,6 +50,6 @@ export const clientRefresh: Benchmark = {
         await repo.stop();
       }
     }
-    if (ctx.quick) ctx.emit("client-refresh", { bits: 14, bins: 2 ** 14, skipped: "quick mode: a fresh tuf-js refresh at 16,384 bins takes ~70 s; run without --quick" });
+    if (ctx.quick) ctx.emit("client-refresh", { bits: 14, bins: 2 ** 14, skipped: "quick mode: a fresh tuf-js refresh at 16,384 bins takes over a minute; run without --quick" });
   },
 };
