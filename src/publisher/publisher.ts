@@ -30,7 +30,7 @@
  * retention.ts; health and status in status.ts.
  */
 import { DurableObject } from "cloudflare:workers";
-import { Ed25519Signer, TufError } from "../tuf/index.js";
+import { Ed25519Signer, mapLimit, TufError } from "../tuf/index.js";
 import { assertWithinClientLimit, RoleTooLarge } from "./client-limits.js";
 import { onlineKeyChanged, parseOffline, parseOfflineUpdate, succinctRolesOf, verifyOfflineSet, verifyOfflineUpdate, type OfflineRoles } from "./offline.js";
 import type { Policy } from "./policy.js";
@@ -50,7 +50,7 @@ import { insertReceipt, receiptFor, receiptView, settleReceipts } from "./receip
 import { loadLayout, logCause, pendingPlan, previousVersions, reserve, reserveAnew, reserveOfflineUpdate, type Layout, type PublishPlan } from "./plan.js";
 import { enqueue } from "./queue.js";
 import { sweep } from "./retention.js";
-import { mapLimit, putJSON, putTimestamp } from "./r2-writes.js";
+import { putJSON, putTimestamp } from "./r2-writes.js";
 import { configuredOnlineKeys, envelope, loggedFile, onlineSigners, selfCheck, signTimestamp, verifyEnvelope } from "./signing.js";
 import { currentOfflineRoles, insecureKeyPolicy, isBootstrapped, offlineRoleBody, roleRow } from "./store.js";
 import { bootstrapRows } from "./bootstrap.js";
