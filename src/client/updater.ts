@@ -125,6 +125,16 @@ export class Updater {
     return trusted.trustedTargets;
   }
 
+  /**
+   * Spec 5.6 for one role: `role` as `delegator` delegates to it, once this update trusts
+   * `delegator`. For a caller that walks the delegation tree itself, a part at a time: the
+   * Worker's recovery reads every bin-n of a large repository over several invocations.
+   */
+  async loadDelegatedTargets(role: string, delegator: string): Promise<Targets> {
+    const trusted = this.trusted ?? (await this.refresh());
+    return this.loadTargets(trusted, role, delegator);
+  }
+
   /** The URL a target is fetched from: `<dir>/<first hash>.<name>` with consistent snapshots (spec 5.7.3). */
   targetUrl(info: TargetFile, targetBaseUrl?: string): string {
     const base = targetBaseUrl === undefined ? this.targetBaseUrl : withSlash(targetBaseUrl);
