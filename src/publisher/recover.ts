@@ -116,7 +116,7 @@ async function start(c: RecoveryContext, now: number): Promise<RecoveryStep> {
     c.sql.exec("INSERT INTO recovery (id, reference_time, started_at) VALUES (1, ?, ?)", referenceTime, now);
     for (const [name, bytes] of store.files) if (KEPT.has(name)) keep(c.sql, name, bytes);
     for (const [version, bytes] of roots) keep(c.sql, `${version}.root.json`, bytes);
-    // Version 0 until finish() knows the highest in R2; the listing's bookkeeping needs the rows.
+    // listArtifacts keeps each bin's bytes and target count here; versions are 0 until finish() knows the highest in R2.
     for (let i = 0; i < succinct.numberOfBins; i++) c.sql.exec("INSERT INTO bins (idx, version, expires) VALUES (?, 0, 0)", i);
     initBinSizes(c.sql, succinct.numberOfBins);
   });
@@ -178,15 +178,12 @@ async function readBins(c: RecoveryContext, progress: Progress, now: number): Pr
       rows.push({ ...entry, bin, size: rowBytes(entry) });
     }
   });
-  if (to < n) {
-    c.transaction(() => {
-      listArtifacts(c.sql, rows);
-      c.sql.exec("UPDATE recovery SET bins_read = ?", to);
-    });
-    return recovering(to, n, true);
-  }
   return c.transaction(() => {
     listArtifacts(c.sql, rows);
+    if (to < n) {
+      c.sql.exec("UPDATE recovery SET bins_read = ?", to);
+      return recovering(to, n, true);
+    }
     const snapshot = trusted.snapshot!;
     const timestampVersion = trusted.timestamp!.version;
     const roots = Array.from({ length: trusted.root.version }, (_, v) => Metadata.fromBytes("root", pinned.get(`${v + 1}.root.json`)!));
@@ -197,7 +194,7 @@ async function readBins(c: RecoveryContext, progress: Progress, now: number): Pr
       status: "finished",
       found: { root: roots.length, targets: targets.signed.version, bins: bins.signed.version, snapshot: snapshot.version, timestamp: timestampVersion, artifacts: counter(c.sql, "artifacts") },
       plan,
-    } satisfies RecoveryStep;
+    };
   });
 }
 
