@@ -2,7 +2,7 @@
  * The monitor's checks of a signing log (docs/signing-log.md §What an auditor
  * checks). The fetcher is passed in; audit.ts is the command around them.
  */
-import { fromHex, Metadata, sha256Sync, toHex, TufError, verifyDelegate, verifyRootRotation, type Root } from "../../src/tuf/index.js";
+import { fromHex, mapLimit, Metadata, sha256Sync, toHex, TufError, verifyDelegate, verifyRootRotation, type Root } from "../../src/tuf/index.js";
 import { entryHash, GENESIS_HASH, servedPath, type LogEntry, type LoggedFile } from "../../src/publisher/log-entry.js";
 
 /** GET a path under the Worker's base URL; undefined for a 404. */
@@ -201,14 +201,6 @@ function latestFiles(entries: readonly LogEntry[]): Map<string, LoggedFile> {
   const latest = new Map<string, LoggedFile>();
   for (const entry of entries) for (const file of entry.files) if ((latest.get(file.role)?.version ?? 0) <= file.version) latest.set(file.role, file);
   return latest;
-}
-
-async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
 function concat(parts: readonly Uint8Array[]): Uint8Array {

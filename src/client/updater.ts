@@ -6,7 +6,7 @@
  * and that did not change are not parsed again, so a refresh where only the
  * timestamp changed costs two signature checks.
  */
-import { Metadata, type RoleType, type SignedByType, type TargetFile, type Targets } from "../tuf/index.js";
+import { mapLimit, Metadata, type RoleType, type SignedByType, type TargetFile, type Targets } from "../tuf/index.js";
 import { DEFAULT_CONFIG, type UpdaterConfig } from "./config.js";
 import { rolesForTarget } from "./delegations.js";
 import { DownloadError, UpdateError } from "./errors.js";
@@ -109,7 +109,7 @@ export class Updater {
     let level: Array<{ role: string; delegator: string }> = [{ role: "targets", delegator: "root" }];
     while (level.length > 0) {
       const next: Array<{ role: string; delegator: string }> = [];
-      await forEachLimit(level, options.concurrency ?? 16, async ({ role, delegator }) => {
+      await mapLimit(level, options.concurrency ?? 16, async ({ role, delegator }) => {
         const targets = await this.loadTargets(trusted, role, delegator);
         options.onProgress?.(++done, total);
         const d = targets.delegations;
@@ -123,6 +123,16 @@ export class Updater {
       level = next;
     }
     return trusted.trustedTargets;
+  }
+
+  /**
+   * Spec 5.6 for one role: `role` as `delegator` delegates to it, once this update trusts
+   * `delegator`. For a caller that walks the delegation tree itself, a part at a time: the
+   * Worker's recovery reads every bin-n of a large repository over several invocations.
+   */
+  async loadDelegatedTargets(role: string, delegator: string): Promise<Targets> {
+    const trusted = this.trusted ?? (await this.refresh());
+    return this.loadTargets(trusted, role, delegator);
   }
 
   /** The URL a target is fetched from: `<dir>/<first hash>.<name>` with consistent snapshots (spec 5.7.3). */
@@ -245,23 +255,6 @@ export class Updater {
 export async function verifyTarget(info: TargetFile, bytes: Uint8Array): Promise<void> {
   const mismatch = await lengthOrHashMismatch(bytes, info.length, info.hashes);
   if (mismatch) throw new UpdateError("length_or_hash", info.path, "5.7.3", mismatch);
-}
-
-/** Runs `fn` over `items`, `limit` at a time; after the first failure no new item starts. */
-async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failed = false;
-  const worker = async () => {
-    while (!failed && next < items.length) {
-      try {
-        await fn(items[next++]!);
-      } catch (e) {
-        failed = true;
-        throw e;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
 }
 
 /** A local file that fails to load is not an error: the update fetches a fresh copy (python-tuf does the same). */

@@ -206,9 +206,17 @@ export const routeDocs = {
   }),
   recover: describeRoute({
     tags: ["admin"],
-    summary: "Rebuild an empty Publisher from the repository R2 serves, and publish one version above it",
+    summary: "Rebuild an empty Publisher from the repository R2 serves, one step per call, and publish one version above it",
+    description:
+      "Each call does one bounded step (verify the served state, list R2, or read the next bin-n) and answers 202 until the last, which answers 200 and starts the publish. Progress is kept in the Publisher, so an interrupted recovery goes on where it stopped.",
     security: admin,
     responses: {
+      202: json(
+        z
+          .object({ status: z.literal("recovering"), bins_read: z.number().int().min(0), bins: z.number().int().min(1), listed: z.boolean().describe("R2's metadata names listed for their highest versions") })
+          .strict(),
+        "one step done; call again",
+      ),
       200: json(
         z
           .object({
@@ -224,7 +232,8 @@ export const routeDocs = {
           .strict(),
         "recovered",
       ),
-      ...errors({ 401: ["unauthorized"], 409: ["already_bootstrapped"], 422: TUF_CODES, ...CONFIG_INVALID }),
+      // What R2 serves is refused as src/client refuses it: its UpdateError codes besides TufError's.
+      ...errors({ 401: ["unauthorized"], 409: ["already_bootstrapped"], 422: [...TUF_CODES, "too_large", "not_in_snapshot", "download"], ...CONFIG_INVALID }),
     },
   }),
   metadata: describeRoute({

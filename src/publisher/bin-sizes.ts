@@ -12,15 +12,12 @@ export function initBinSizes(sql: SqlStorage, numberOfBins: number): void {
   sql.exec("INSERT INTO bin_size_counts (size, bins) VALUES (0, ?)", numberOfBins);
 }
 
-/** `delta` targets were added to (> 0) or removed from (< 0) bin `idx`. */
-export function binTargetsChanged(sql: SqlStorage, idx: number, delta: number): void {
-  const before = sql.exec<{ targets: number }>("UPDATE bins SET targets = targets + ? WHERE idx = ? RETURNING targets", delta, idx).one().targets - delta;
+/** A bin went from listing `before` targets to `after`: moves it between the size counts. */
+export function binSizeChanged(sql: SqlStorage, before: number, after: number): void {
+  if (before === after) return;
   sql.exec("UPDATE bin_size_counts SET bins = bins - 1 WHERE size = ?", before);
   sql.exec("DELETE FROM bin_size_counts WHERE size = ? AND bins = 0", before);
-  sql.exec(
-    "INSERT INTO bin_size_counts (size, bins) VALUES (?, 1) ON CONFLICT (size) DO UPDATE SET bins = bins + 1",
-    before + delta,
-  );
+  sql.exec("INSERT INTO bin_size_counts (size, bins) VALUES (?, 1) ON CONFLICT (size) DO UPDATE SET bins = bins + 1", after);
 }
 
 export interface BinSizeBucket {

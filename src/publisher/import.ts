@@ -9,10 +9,10 @@
  * Only new paths are staged: a line that would change a listed target is a
  * conflict, stopping the chunk or skipped, as the caller asks.
  */
-import { binTargetsChanged } from "./bin-sizes.js";
 import { canonicalString, type SuccinctRoles } from "../tuf/index.js";
 import { hashesText } from "./bin-bytes.js";
 import { assertWithinClientLimit, BIN_ENVELOPE_BYTES, rowBytes } from "./client-limits.js";
+import { listArtifacts } from "./store.js";
 import type { ImportChunk, ImportChunkResult, ImportView } from "./types.js";
 
 export class ImportConflict extends Error {
@@ -56,48 +56,22 @@ export function importView(sql: SqlStorage, id: string): ImportView {
 export function stageChunk(sql: SqlStorage, succinct: SuccinctRoles, chunk: ImportChunk, now: number): ImportChunkResult {
   const before = importView(sql, chunk.id);
   if (chunk.firstLine !== before.next_line) return { status: "out_of_order", import: before };
-  const binBytes = new Map<number, { bytes: number; targets: number }>();
+  const rows = chunk.entries.map(({ line, change }) => {
+    const entry = { path: change.path, length: change.length, hashes: hashesText(change.hashes), custom: change.custom === undefined ? null : canonicalString(change.custom) };
+    return { ...entry, line, bin: succinct.binIndexFor(change.path), size: rowBytes(entry) };
+  });
+  const { listed, binBytes } = listArtifacts(sql, rows);
   const skipped: Array<{ line: number; path: string }> = [];
-  let added = 0;
   let unchanged = 0;
-  for (const { line, change } of chunk.entries) {
-    const bin = succinct.binIndexFor(change.path);
-    const row = { path: change.path, length: change.length, hashes: hashesText(change.hashes), custom: change.custom === undefined ? null : canonicalString(change.custom) };
-    const size = rowBytes(row);
-    // New paths are the common case: one statement for them, a look-up only when the path is listed.
-    const inserted = sql.exec(
-      "INSERT INTO artifacts (bin, path, length, hashes, custom, size) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (bin, path) DO NOTHING",
-      bin,
-      row.path,
-      row.length,
-      row.hashes,
-      row.custom,
-      size,
-    ).rowsWritten;
-    if (inserted > 0) {
-      const listed = binBytes.get(bin) ?? { bytes: 0, targets: 0 };
-      listed.bytes += size;
-      listed.targets += 1;
-      binBytes.set(bin, listed);
-      added++;
-      continue;
-    }
-    const prior = sql
-      .exec<{ length: number; hashes: string; custom: string | null }>("SELECT length, hashes, custom FROM artifacts WHERE bin = ? AND path = ?", bin, change.path)
-      .one();
+  for (const { row, prior } of listed) {
     // Stored hashes and custom are canonical text (webhook and import alike), so text equality is equality.
     if (prior.length === row.length && prior.hashes === row.hashes && prior.custom === row.custom) unchanged++;
-    else if (chunk.onConflict === "skip") skipped.push({ line, path: change.path });
-    else throw new ImportConflict(line, change.path);
+    else if (chunk.onConflict === "skip") skipped.push({ line: row.line, path: row.path });
+    else throw new ImportConflict(row.line, row.path);
   }
-  for (const [bin, listed] of binBytes) {
-    const { bytes } = sql
-      .exec<{ bytes: number }>("UPDATE bins SET bytes = bytes + ?, staged = 1 WHERE idx = ? RETURNING bytes + queued_bytes AS bytes", listed.bytes, bin)
-      .one();
-    binTargetsChanged(sql, bin, listed.targets);
-    assertWithinClientLimit("targets", succinct.roleName(bin), bytes + BIN_ENVELOPE_BYTES);
-  }
-  if (added > 0) sql.exec("UPDATE counters SET value = value + ? WHERE name = 'artifacts'", added);
+  const added = rows.length - listed.length;
+  for (const [bin, bytes] of binBytes) assertWithinClientLimit("targets", succinct.roleName(bin), bytes + BIN_ENVELOPE_BYTES);
+  if (binBytes.size > 0) sql.exec("UPDATE bins SET staged = 1 WHERE idx IN (SELECT value FROM json_each(?))", JSON.stringify([...binBytes.keys()]));
   sql.exec(
     "INSERT INTO imports (id, next_line, added, unchanged, skipped, created_at, published_in) VALUES (?, ?, ?, ?, ?, ?, NULL) " +
       "ON CONFLICT (id) DO UPDATE SET next_line = excluded.next_line, added = added + excluded.added, " +

@@ -4,13 +4,12 @@
  * function here runs inside the caller's transactionSync.
  */
 import { Metadata, type SuccinctRoles } from "../tuf/index.js";
-import { binTargetsChanged } from "./bin-sizes.js";
 import { takeStaged } from "./import.js";
 import { succinctRolesOf, type OfflineRoles } from "./offline.js";
 import { binsPerRun, isDue, isOverdue, staggeredExpiry, type Policy } from "./policy.js";
 import type { R2Keys } from "./r2-keys.js";
 import { SnapshotBytes } from "./snapshot-bytes.js";
-import { audit, bumpCounter, bumpRole, roleRow, storeOfflineRole } from "./store.js";
+import { audit, bumpCounter, bumpRole, listArtifacts, roleRow, storeOfflineRole, unlistArtifact, type PriorListing } from "./store.js";
 import type { LogCause } from "./log-entry.js";
 
 /** The most queued changes one publish takes; the rest go in the next one. */
@@ -103,13 +102,15 @@ export function reserve(sql: SqlStorage, keys: R2Keys, p: Policy, { succinct, sn
   for (const idx of staged?.bins ?? []) touched.add(idx);
   const stagedBins = new Set(staged?.bins);
   const superseded = new Set<string>();
+  // Bytes leave a bin's queue as its changes are listed; written once per bin.
+  const dequeued = new Map<number, number>();
   for (const item of queued) {
-    const prior = sql
-      .exec<{ hashes: string; size: number }>("SELECT hashes, size FROM artifacts WHERE bin = ? AND path = ?", item.bin, item.path)
-      .toArray()[0];
-    const size = item.op === "add" ? item.size! : 0;
-    sql.exec("UPDATE bins SET bytes = bytes + ?, queued_bytes = queued_bytes - ? WHERE idx = ?", size - (prior?.size ?? 0), size, item.bin);
-    bumpCounter(sql, "artifacts", (item.op === "add" ? 1 : 0) - (prior ? 1 : 0));
+    let prior: PriorListing | undefined;
+    if (item.op === "add") {
+      const row = { bin: item.bin, path: item.path, length: item.length!, hashes: item.hashes!, custom: item.custom, size: item.size! };
+      prior = listArtifacts(sql, [row], true).listed[0]?.prior;
+      dequeued.set(item.bin, (dequeued.get(item.bin) ?? 0) + row.size);
+    } else prior = unlistArtifact(sql, item.bin, item.path);
     if (prior) for (const key of keys.targetKeys(item.path, JSON.parse(prior.hashes))) superseded.add(key);
     if (item.op === "add")
       // Still listed, so none of its copies may be swept, even if an earlier change superseded them.
@@ -117,18 +118,10 @@ export function reserve(sql: SqlStorage, keys: R2Keys, p: Policy, { succinct, sn
         superseded.delete(key);
         sql.exec("DELETE FROM superseded WHERE key = ?", key);
       }
-    if (item.op === "add" && !prior) binTargetsChanged(sql, item.bin, 1);
-    if (item.op === "remove" && prior) binTargetsChanged(sql, item.bin, -1);
-    if (item.op === "add")
-      sql.exec(
-        "INSERT INTO artifacts (bin, path, length, hashes, custom, size) VALUES (?, ?, ?, ?, ?, ?) " +
-          "ON CONFLICT (bin, path) DO UPDATE SET length = excluded.length, hashes = excluded.hashes, custom = excluded.custom, size = excluded.size",
-        item.bin, item.path, item.length, item.hashes, item.custom, item.size,
-      );
-    else sql.exec("DELETE FROM artifacts WHERE bin = ? AND path = ?", item.bin, item.path);
     touched.add(item.bin);
     (receipts[item.receipt] ??= []).push(item.bin);
   }
+  for (const [idx, bytes] of dequeued) sql.exec("UPDATE bins SET queued_bytes = queued_bytes - ? WHERE idx = ?", bytes, idx);
   if (queued.length > 0) {
     sql.exec("DELETE FROM queue WHERE seq <= ?", queued[queued.length - 1]!.seq);
     bumpCounter(sql, "queued", -queued.length);

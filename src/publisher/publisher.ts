@@ -30,7 +30,8 @@
  * retention.ts; health and status in status.ts.
  */
 import { DurableObject } from "cloudflare:workers";
-import { Ed25519Signer, TufError } from "../tuf/index.js";
+import { UpdateError } from "../client/index.js";
+import { Ed25519Signer, mapLimit, TufError } from "../tuf/index.js";
 import { assertWithinClientLimit, RoleTooLarge } from "./client-limits.js";
 import { onlineKeyChanged, parseOffline, parseOfflineUpdate, rootWaitsForCaches, succinctRolesOf, verifyOfflineSet, verifyOfflineUpdate, type OfflineRoles } from "./offline.js";
 import type { Policy } from "./policy.js";
@@ -42,7 +43,7 @@ import { importView, ImportConflict, requestPublish, stageChunk } from "./import
 import { migrate } from "./schema.js";
 import { migratePythonIndex, PythonIndex, type FileCheck, type IndexChange, type PythonReleaseInput, type PythonUploadInput } from "./python-index.js";
 import { r2Keys, type R2Keys } from "./r2-keys.js";
-import { readRepository, restore, type RecoveredRepository } from "./recover.js";
+import { recoveryStep, type RecoveryStep } from "./recover.js";
 import { SigningLog, type LogPage } from "./signing-log.js";
 import type { LoggedFile } from "./log-entry.js";
 import { requireKeyPolicy } from "./key-policy.js";
@@ -63,7 +64,7 @@ import {
 } from "./plan.js";
 import { enqueue } from "./queue.js";
 import { sweep } from "./retention.js";
-import { mapLimit, putJSON, putTimestamp } from "./r2-writes.js";
+import { putJSON, putTimestamp } from "./r2-writes.js";
 import { configuredOnlineKeys, envelope, loggedFile, onlineSigners, selfCheckSnapshot, signTimestamp, verifyEnvelope } from "./signing.js";
 import { currentOfflineRoles, insecureKeyPolicy, isBootstrapped, offlineRoleBody, roleRow } from "./store.js";
 import { bootstrapRows } from "./bootstrap.js";
@@ -182,43 +183,38 @@ export class Publisher extends DurableObject<Env> {
   }
 
   /**
-   * Rebuilds an empty Publisher from what R2 serves (src/publisher/recover.ts), then publishes every
-   * bin-n, the snapshot and the timestamp one version above the highest R2 holds under each name.
+   * One step of rebuilding an empty Publisher from what R2 serves (src/publisher/recover.ts): call
+   * until it answers "recovered". The last step reserves the publish of every bin-n, the snapshot and
+   * the timestamp one version above the highest R2 holds under each name, and starts it.
    */
   async recover(at?: number): Promise<RecoverResult> {
     const now = at ?? Date.now();
-    if (isBootstrapped(this.sql)) return { status: "already_bootstrapped" };
-    let found: RecoveredRepository;
-    try {
-      found = await readRepository(this.env.BUCKET, this.keys, this.policy.onlineExpiryMs);
-      const roles = { root: found.roots[found.roots.length - 1]!, targets: found.targets, bins: found.bins };
-      const named = roles.root.signed.roles.timestamp.keyids;
-      const online = (await configuredOnlineKeys(this.env)).find((s) => named.includes(s.key.keyid));
-      if (!online) throw new TufError("unknown_key", `root v${roles.root.signed.version} names ${named.join(", ")} for timestamp, but neither ONLINE_KEY nor ONLINE_KEY_NEXT is that key`);
-      await verifyOfflineSet(roles, online.key, new Date(now));
-      requireKeyPolicy(roles, online.key);
-    } catch (e) {
-      if (e instanceof TufError) return { status: "rejected", code: e.code, message: e.message };
-      throw e;
-    }
-    if (isBootstrapped(this.sql)) return { status: "already_bootstrapped" };
-    const plan = this.ctx.storage.transactionSync(() => restore(this.sql, found, this.policy, now));
+    const step = await this.exclusive(async (): Promise<RecoveryStep | RecoverResult> => {
+      if (isBootstrapped(this.sql)) return { status: "already_bootstrapped" };
+      const context = {
+        sql: this.sql,
+        transaction: <T>(work: () => T) => this.ctx.storage.transactionSync(work),
+        bucket: this.env.BUCKET,
+        keys: this.keys,
+        policy: this.policy,
+        onlineKeys: (await configuredOnlineKeys(this.env)).map((s) => s.key),
+      };
+      try {
+        return await recoveryStep(context, now);
+      } catch (e) {
+        if (e instanceof TufError || e instanceof UpdateError) return { status: "rejected", code: e.code, message: e.message };
+        throw e;
+      }
+    });
+    if (step.status !== "finished") return step;
+    // If the process dies mid-publish, the alarm is what resumes the reservation.
+    await this.ctx.storage.setAlarm(now + RETRY_MS);
     this.forgetCaches();
-    const published = await this.drain(clockAt(at)).then(() => true, () => false);
-    return {
-      status: "recovered",
-      found: {
-        root: found.roots.length,
-        targets: found.targets.signed.version,
-        bins: found.bins.signed.version,
-        snapshot: found.snapshot.signed.version,
-        timestamp: found.timestamp.signed.version,
-        artifacts: found.artifacts.length,
-      },
-      snapshot: plan.snapshotVersion,
-      timestamp: plan.timestampVersion,
-      published,
-    };
+    const published = await this.drain(clockAt(at)).then(
+      (r) => r.status !== "unfinished",
+      () => false,
+    );
+    return { status: "recovered", found: step.found, snapshot: step.plan.snapshotVersion, timestamp: step.plan.timestampVersion, published };
   }
 
   // ---- RPC: artifacts -------------------------------------------------------

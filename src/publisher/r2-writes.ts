@@ -1,4 +1,4 @@
-/** Writing metadata to R2: create-only versioned names, a bounded number in flight. */
+/** Writing metadata to R2: create-only versioned names, and timestamp.json. */
 import { putMetadata } from "./at-rest.js";
 
 /** Versioned metadata: create-only, so no storage accident can give a published version other bytes. */
@@ -20,13 +20,4 @@ export async function putTimestamp(bucket: R2Bucket, key: string, bytes: Uint8Ar
       await new Promise((r) => setTimeout(r, 1_000));
     }
   }
-}
-
-/** Runs `fn` over `items`, at most `limit` at a time. */
-export async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }

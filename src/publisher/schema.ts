@@ -212,6 +212,25 @@ const MIGRATIONS: readonly Migration[] = [
   -- commits, then the time every cached timestamp.json is one that root can verify.
   CREATE TABLE pending_root (version INTEGER PRIMARY KEY, serve_after INTEGER);
   `,
+  `
+  -- A tuf-edge recover under way (recover.ts), one step per call; emptied when it finishes.
+  CREATE TABLE recovery (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    started_at INTEGER NOT NULL,
+    -- every step's update start time (TUF spec 5.1): when the pinned timestamp was signed
+    reference_time INTEGER NOT NULL,
+    -- where the listing of R2 goes on; listed = 1 once it is done
+    list_cursor TEXT,
+    listed INTEGER NOT NULL DEFAULT 0,
+    -- bin-n verified and listed in artifacts so far, from bin 0 up
+    bins_read INTEGER NOT NULL DEFAULT 0
+  );
+  -- What the start step verified, by file name: the pinned timestamp.json, every N.root.json, and the
+  -- Updater's root.json, snapshot.json, targets.json and bins.json.
+  CREATE TABLE recovery_metadata (name TEXT PRIMARY KEY, body BLOB NOT NULL) WITHOUT ROWID;
+  -- The highest version R2 holds under each role's name, served or not.
+  CREATE TABLE recovery_highest (role TEXT PRIMARY KEY, version INTEGER NOT NULL) WITHOUT ROWID;
+  `,
 ];
 
 export function migrate(sql: SqlStorage, now: number): void {

@@ -1,8 +1,11 @@
 /**
  * The repository's rows in SQLite, the source of truth: the offline roles as
- * signed, the online roles' versions and expiries, counters and the audit trail.
+ * signed, the online roles' versions and expiries, what the bins list (with the
+ * counters derived from it), and the audit trail.
  */
 import { Metadata, type Root, type Targets } from "../tuf/index.js";
+import type { ListedRow } from "./bin-bytes.js";
+import { binSizeChanged } from "./bin-sizes.js";
 import type { OfflineRoles } from "./offline.js";
 
 export function isBootstrapped(sql: SqlStorage): boolean {
@@ -61,4 +64,93 @@ export function bumpCounter(sql: SqlStorage, name: "artifacts" | "queued", delta
 
 export function audit(sql: SqlStorage, at: number, event: string, detail: object): void {
   sql.exec("INSERT INTO audit (at, event, detail) VALUES (?, ?, ?)", at, event, JSON.stringify(detail));
+}
+
+/** One `artifacts` row: a target as its bin-n lists it, with the bytes it adds there (client-limits.ts entryBytes). */
+export interface ArtifactRow extends ListedRow {
+  bin: number;
+  size: number;
+}
+
+/** What a bin listed under a path before a change. */
+export type PriorListing = Omit<ArtifactRow, "bin" | "path">;
+
+export interface Listed<R> {
+  /** Rows whose path was listed already, with what was listed: left as they were, or replaced with `replace`. */
+  listed: Array<{ row: R; prior: PriorListing }>;
+  /** Each bin the rows went to, and the bytes it lists and has queued afterwards. */
+  binBytes: Map<number, number>;
+}
+
+/**
+ * Lists `rows` in their bins, in order, and keeps what is derived from the
+ * listing in step: each bin's `bytes` and `targets`, the bin-size counts and the
+ * artifacts counter. Every insert into `artifacts` goes through here (or
+ * unlistArtifact for a delete), so none of them can drift. The derived rows are
+ * written once per bin and once per call, so a caller with many rows (a bulk
+ * import chunk, a recovered bin-n) passes them in one call.
+ * A path already listed is left as it is, or overwritten with `replace`.
+ */
+export function listArtifacts<R extends ArtifactRow>(sql: SqlStorage, rows: readonly R[], replace = false): Listed<R> {
+  const listed: Listed<R>["listed"] = [];
+  const changed = new Map<number, { bytes: number; targets: number }>();
+  let added = 0;
+  for (const row of rows) {
+    let prior: PriorListing | undefined;
+    if (replace) {
+      prior = priorListing(sql, row.bin, row.path);
+      sql.exec(
+        "INSERT INTO artifacts (bin, path, length, hashes, custom, size) VALUES (?, ?, ?, ?, ?, ?) " +
+          "ON CONFLICT (bin, path) DO UPDATE SET length = excluded.length, hashes = excluded.hashes, custom = excluded.custom, size = excluded.size",
+        row.bin, row.path, row.length, row.hashes, row.custom, row.size,
+      );
+    } else {
+      // New paths are the common case (a bulk import): one statement for them, a look-up only when the path is listed.
+      const inserted = sql.exec(
+        "INSERT INTO artifacts (bin, path, length, hashes, custom, size) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (bin, path) DO NOTHING",
+        row.bin, row.path, row.length, row.hashes, row.custom, row.size,
+      ).rowsWritten;
+      if (inserted === 0) prior = priorListing(sql, row.bin, row.path);
+    }
+    if (prior) listed.push({ row, prior });
+    if (prior && !replace) continue;
+    const bin = changed.get(row.bin) ?? { bytes: 0, targets: 0 };
+    bin.bytes += row.size - (prior?.size ?? 0);
+    if (!prior) {
+      bin.targets += 1;
+      added++;
+    }
+    changed.set(row.bin, bin);
+  }
+  const binBytes = new Map<number, number>();
+  for (const [idx, { bytes, targets }] of changed) binBytes.set(idx, binListingChanged(sql, idx, bytes, targets));
+  bumpCounter(sql, "artifacts", added);
+  return { listed, binBytes };
+}
+
+/** Removes `path` from bin `bin`, with the same bookkeeping as listArtifacts; undefined when it was not listed. */
+export function unlistArtifact(sql: SqlStorage, bin: number, path: string): PriorListing | undefined {
+  const prior = sql
+    .exec<PriorListing>("DELETE FROM artifacts WHERE bin = ? AND path = ? RETURNING length, hashes, custom, size", bin, path)
+    .toArray()[0];
+  if (!prior) return undefined;
+  binListingChanged(sql, bin, -prior.size, -1);
+  bumpCounter(sql, "artifacts", -1);
+  return prior;
+}
+
+function priorListing(sql: SqlStorage, bin: number, path: string): PriorListing | undefined {
+  return sql.exec<PriorListing>("SELECT length, hashes, custom, size FROM artifacts WHERE bin = ? AND path = ?", bin, path).toArray()[0];
+}
+
+/** Bin `idx` lists `bytes` more bytes and `targets` more targets; resolves to its listed plus queued bytes. */
+function binListingChanged(sql: SqlStorage, idx: number, bytes: number, targets: number): number {
+  const after = sql
+    .exec<{ bytes: number; targets: number }>(
+      "UPDATE bins SET bytes = bytes + ?, targets = targets + ? WHERE idx = ? RETURNING bytes + queued_bytes AS bytes, targets",
+      bytes, targets, idx,
+    )
+    .one();
+  binSizeChanged(sql, after.targets - targets, after.targets);
+  return after.bytes;
 }

@@ -45,6 +45,8 @@ export type BootstrapResult =
   | { status: "rejected"; code: string; message: string };
 
 export type RecoverResult =
+  /** One step done (recover.ts); call again to go on. */
+  | { status: "recovering"; bins_read: number; bins: number; listed: boolean }
   | {
       status: "recovered";
       /** What R2 served, and the versions the recovery publish continues with. */

@@ -9,4 +9,5 @@ export { Root, TOP_LEVEL_ROLES, type TopLevelRole } from "./root.js";
 export { Delegations, TargetFile, Targets } from "./targets.js";
 export { MetaFile, Snapshot, Timestamp } from "./snapshot.js";
 export { Metadata, type SignedByType } from "./metadata.js";
+export { mapLimit } from "./map-limit.js";
 export { countSignatures, verificationResult, verifyDelegate, verifyRootRotation, type Delegator, type VerificationResult } from "./verify.js";

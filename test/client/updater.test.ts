@@ -5,8 +5,8 @@
  */
 import { beforeEach, describe, expect, it } from "vitest";
 import { DownloadError, MemoryStore, UpdateError, Updater, type Fetcher } from "../../src/client/index.js";
-import { digestHex, utf8 } from "../../src/tuf/index.js";
-import { TestRepository } from "../fixtures/repository.js";
+import { digestHex, Ed25519Signer, Metadata, MetaFile, Role, Root, utf8 } from "../../src/tuf/index.js";
+import { signAll, TestRepository } from "../fixtures/repository.js";
 
 const BASE = "https://repo.test/metadata/";
 
@@ -39,6 +39,20 @@ async function updaterFor(repo: TestRepository, options: { targets?: Map<string,
   });
   return { updater, store, requests, now };
 }
+
+/** Root v(N+1) with the same root keys, optionally new timestamp and snapshot keys, signed by two root holders. */
+async function nextRoot(repo: TestRepository, trusted: Root, online?: Ed25519Signer, signers = repo.ceremony.signers.root.slice(0, 2)) {
+  const keys = { ...trusted.keys, ...(online ? { [online.key.keyid]: online.key } : {}) };
+  const roles = online
+    ? { ...trusted.roles, timestamp: new Role([online.key.keyid], 1), snapshot: new Role([online.key.keyid], 1) }
+    : trusted.roles;
+  const md = await signAll(new Metadata(new Root({ version: trusted.version + 1, expires: trusted.expires }, keys, roles, true)), signers);
+  repo.put(`${md.signed.version}.root.json`, md.toBytes());
+  return md;
+}
+
+const HOUR = 3_600_000;
+const BINS = 8; // TestRepository's bit_length 3
 
 async function refusal(promise: Promise<unknown>): Promise<UpdateError> {
   const error = await promise.then(() => expect.fail("expected a refusal"), (e: unknown) => e);
@@ -129,5 +143,153 @@ describe("Updater", () => {
     const { updater } = await updaterFor(repo);
     const error = await refusal(updater.refresh());
     expect([error.code, error.role, error.rule]).toEqual(["length_or_hash", "snapshot", "5.5.2"]);
+  });
+
+  it("walks the root chain: each new root signed by the old and the new root keys", async () => {
+    const root2 = await nextRoot(repo, repo.trustedRoot.signed);
+    await nextRoot(repo, root2.signed);
+    const { updater, requests } = await updaterFor(repo);
+    expect((await updater.refresh()).root.version).toBe(3);
+    expect(requests.slice(0, 3).map((u) => u.slice(BASE.length))).toEqual(["2.root.json", "3.root.json", "4.root.json"]);
+  });
+
+  it("fast-forward recovery (spec 5.3.11): after a root rotates the timestamp and snapshot keys, lower versions pass", async () => {
+    await repo.publish([1], { timestamp: { version: 1000 }, snapshot: { version: 1000 } });
+    const { updater } = await updaterFor(repo);
+    expect((await updater.refresh()).timestamp!.version).toBe(1000);
+    const recovery = await Ed25519Signer.fromSeed(new Uint8Array(32).fill(99));
+    await nextRoot(repo, repo.trustedRoot.signed, recovery);
+    repo.online = [recovery];
+    await repo.publish([1], { timestamp: { version: 1 }, snapshot: { version: 1 } });
+    const trusted = await updater.refresh();
+    expect([trusted.root.version, trusted.timestamp!.version]).toEqual([2, 1]);
+  });
+
+  it("without rotated keys, lower versions stay a rollback", async () => {
+    await repo.publish([5]);
+    const { updater } = await updaterFor(repo);
+    await updater.refresh();
+    await nextRoot(repo, repo.trustedRoot.signed);
+    await repo.publish([], { timestamp: { version: 1 }, snapshot: { version: 1 } });
+    const error = await refusal(updater.refresh());
+    expect([error.code, error.role]).toEqual(["rollback", "timestamp"]);
+  });
+});
+
+describe("Updater#loadAllTargets: every targets role, as tuf-edge verify and the Worker's recovery walk them", () => {
+  let repo: TestRepository;
+  beforeEach(async () => {
+    repo = await TestRepository.create();
+  });
+
+  it("verifies targets, bins and every bin-n from the root alone, reporting progress once per role", async () => {
+    const { updater, requests } = await updaterFor(repo);
+    const seen: number[] = [];
+    const all = await updater.loadAllTargets({ onProgress: (done, total) => seen.push(done / total) });
+    expect([...all.keys()].sort()).toEqual([...Array.from({ length: BINS }, (_, i) => `bin-${i}`), "bins", "targets"]);
+    expect(seen).toEqual(Array.from({ length: BINS + 2 }, (_, i) => (i + 1) / (BINS + 2)));
+    expect(requests).toHaveLength(1 + 1 + 1 + 2 + BINS); // 2.root.json (absent), timestamp, snapshot, targets and bins, each bin-n
+  });
+
+  it("warm: fetches only what changed, and sees the new target", async () => {
+    const { updater, requests } = await updaterFor(repo);
+    await updater.loadAllTargets();
+    const bin = repo.addTarget("files/a.txt", 1, "a".repeat(64));
+    await repo.publish([bin]);
+    requests.length = 0;
+    await updater.refresh();
+    const all = await updater.loadAllTargets();
+    expect(requests.map((u) => u.slice(BASE.length))).toEqual(["2.root.json", "timestamp.json", "2.snapshot.json", `2.${repo.succinct.roleName(bin)}.json`]);
+    expect(all.get(repo.succinct.roleName(bin))!.targets["files/a.txt"]?.length).toBe(1);
+  });
+
+  it("loadDelegatedTargets loads one role of a delegator the update trusts, for a walk in parts", async () => {
+    const { updater, requests } = await updaterFor(repo);
+    await updater.loadDelegatedTargets("bins", "targets");
+    requests.length = 0;
+    expect((await updater.loadDelegatedTargets("bin-5", "bins")).version).toBe(1);
+    expect(requests.map((u) => u.slice(BASE.length))).toEqual(["1.bin-5.json"]);
+    const error = await refusal(updater.loadDelegatedTargets("bin-5", "targets"));
+    expect([error.code, error.role]).toEqual(["unknown_role", "bin-5"]);
+  });
+
+  it("a bin-n kept from the last refresh is still checked for expiry", async () => {
+    const { updater, now } = await updaterFor(repo);
+    await updater.loadAllTargets();
+    // Timestamp and snapshot are renewed; bin-0 v1 is not, and its day runs out.
+    repo.now += 25 * HOUR;
+    now.value = new Date(repo.now);
+    await repo.publish([1, 2, 3, 4, 5, 6, 7]);
+    await updater.refresh();
+    const error = await refusal(updater.loadAllTargets());
+    expect([error.code, error.role, error.rule]).toEqual(["expired", "bin-0", "5.6.5"]);
+  });
+
+  // [case, what the repository does, code, role, rule]: each refusal names the role and the spec rule.
+  const table: Array<[string, (repo: TestRepository, stranger: Ed25519Signer) => Promise<unknown> | void, string, string, string]> = [
+    ["no timestamp.json", (r) => void r.files.delete("timestamp.json"), "download", "timestamp", "5.4.1"],
+    ["timestamp signed by another key", (r, s) => r.publishTimestamp({ signers: [s] }), "threshold", "timestamp", "5.4.2"],
+    ["timestamp expired", (r) => r.publishTimestamp({ expires: new Date(r.now) }), "expired", "timestamp", "5.4.4"],
+    ["the snapshot the timestamp names is missing", (r) => void r.files.delete("1.snapshot.json"), "download", "snapshot", "5.5.1"],
+    ["snapshot shorter than the timestamp says", (r) => r.put("1.snapshot.json", r.files.get("1.snapshot.json")!.slice(0, -1)), "length_or_hash", "snapshot", "5.5.2"],
+    ["snapshot signed by another key", (r, s) => r.publish([], { snapshot: { signers: [s] } }), "threshold", "snapshot", "5.5.3"],
+    [
+      "snapshot served under another version's name",
+      async (r) => {
+        await r.publishSnapshot({ version: 7 });
+        r.put("2.snapshot.json", r.files.get("7.snapshot.json")!);
+        await r.publishTimestamp({ snapshotVersion: 2 });
+      },
+      "rollback",
+      "snapshot",
+      "5.5.4",
+    ],
+    ["snapshot expired", (r) => r.publish([], { snapshot: { expires: new Date(r.now - 1000) } }), "expired", "snapshot", "5.5.6"],
+    ["a bin-n file missing", (r) => void r.files.delete("1.bin-5.json"), "download", "bin-5", "5.6.1"],
+    ["a bin-n not listed in the snapshot", (r) => r.publish([], { snapshot: { meta: (m) => delete m["bin-5.json"] } }), "not_in_snapshot", "bin-5", "5.6.1"],
+    ["a bin-n signed by another key", (r, s) => r.publish([5]).then(() => r.publishBin(5, { signers: [s] })).then(() => r.publish([])), "threshold", "bin-5", "5.6.3"],
+    [
+      "a bin-n whose file holds another version than the snapshot lists",
+      async (r) => {
+        await r.publish([5]);
+        r.put("2.bin-5.json", r.files.get("1.bin-5.json")!);
+      },
+      "rollback",
+      "bin-5",
+      "5.6.4",
+    ],
+    ["a bin-n expired", (r) => r.publishBin(5, { expires: new Date(r.now) }).then(() => r.publish([])), "expired", "bin-5", "5.6.5"],
+    [
+      "bins signed only by the online key",
+      async (r) => {
+        const bins = Metadata.fromBytes("targets", r.files.get("1.bins.json")!);
+        r.put("1.bins.json", (await new Metadata(bins.signed).sign(r.ceremony.signers.online)).toBytes());
+      },
+      "threshold",
+      "bins",
+      "5.6.3",
+    ],
+    ["a root N+1 signed by one root holder only", (r) => nextRoot(r, r.trustedRoot.signed, undefined, r.ceremony.signers.root.slice(0, 1)), "threshold", "root", "5.3.4"],
+  ];
+  it.each(table)("refuses a repository where %s", async (_case, tamper, code, role, rule) => {
+    await tamper(repo, await Ed25519Signer.fromSeed(new Uint8Array(32).fill(77)));
+    const { updater } = await updaterFor(repo);
+    const error = await refusal(updater.loadAllTargets());
+    expect([error.code, error.role, error.rule]).toEqual([code, role, rule]);
+  });
+
+  // Against what the last refresh trusted (spec 5.4.3, 5.5.5).
+  const rollbacks: Array<[string, (repo: TestRepository) => Promise<void>, string, string]> = [
+    ["timestamp names an older snapshot", (r) => r.publishTimestamp({ snapshotVersion: 1 }), "timestamp", "5.4.3.2"],
+    ["a bin-n goes back", (r) => r.publish([], { snapshot: { meta: (m) => (m["bin-5.json"] = new MetaFile(1)) } }), "snapshot", "5.5.5"],
+    ["a role disappears from the snapshot", (r) => r.publish([], { snapshot: { meta: (m) => delete m["bins.json"] } }), "snapshot", "5.5.5"],
+  ];
+  it.each(rollbacks)("warm: refuses a repository where %s", async (_case, publish, role, rule) => {
+    await repo.publish([5]);
+    const { updater } = await updaterFor(repo);
+    await updater.loadAllTargets();
+    await publish(repo);
+    const error = await refusal(updater.refresh());
+    expect([error.code, error.role, error.rule]).toEqual(["rollback", role, rule]);
   });
 });

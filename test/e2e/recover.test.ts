@@ -60,6 +60,7 @@ describe("recovering a repository whose Publisher storage was lost", () => {
     const recovered = await run("recover", "--url", url);
     expect(recovered.stderr).toBe("");
     expect(recovered.code).toBe(0);
+    expect(recovered.stdout).toContain("reading its 16 bin-n");
     expect(recovered.stdout).toMatch(/2 artifacts/);
     expect(recovered.stdout).toContain(`timestamp ${before.roles.timestamp.version + 1}`);
 

@@ -10,7 +10,7 @@
  * is the full month, with the outage on day 11: about 14 minutes.
  *
  * After every publish the state in R2 is read the way a client reads it
- * (checkRepository, TUF spec 5) and held to the renewal policy:
+ * (src/client's Updater over R2, TUF spec 5) and held to the renewal policy:
  *
  *   property                                  checked
  *   ---------------------------------------   -------------------------------------------------
@@ -31,7 +31,7 @@
  *
  * Runtime: a publish makes ~19 R2 puts, and a local R2 put takes 1.5-2.7 ms,
  * so the Publisher alone needs ~35-45 ms per tick (500 s of the 30 days).
- * The checks are kept cheap: a warm check fetches only what changed, and the
+ * The checks are kept cheap: a warm check fetches and verifies only what changed, and the
  * check from the root alone reuses bytes whose R2 etag did not change.
  *
  * Not here: an unmodified tuf-js client refreshing every 6 simulated hours and
@@ -41,12 +41,14 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { Metadata, type Targets } from "../../src/tuf/index.js";
-import { checkRepository, type MetadataFetcher, type TrustedState } from "../../src/tuf/repository-check.js";
+import { fromR2, type MetadataReader } from "../../src/publisher/r2-fetcher.js";
+import { R2Keys } from "../../src/publisher/r2-keys.js";
 import { binsPerRun, DEFAULT_POLICY, isDue, isOverdue } from "../../src/publisher/policy.js";
 import type { Change, PublishResult, SubmitResult } from "../../src/publisher/types.js";
 import { readMetadata } from "../../src/publisher/at-rest.js";
 import { makeCeremony } from "../fixtures/ceremony.js";
 import { Rng } from "../tuf/helpers.js";
+import { ServedClient, type ServedState } from "./served.js";
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -68,9 +70,7 @@ const SEED = 458;
 const stub = () => env.PUBLISHER.getByName(env.REPOSITORY);
 
 /** Clients read `default/metadata/NAME`; so does the check. Nothing is cached, so a swept file would show. */
-const fromR2: MetadataFetcher = async (name) => {
-  return readMetadata(env.BUCKET, `default/metadata/${name}`);
-};
+const served: MetadataReader = fromR2(env.BUCKET, new R2Keys("default"));
 
 type Property = "verifies" | "floor" | "renewal_bound" | "no_op" | "object_count" | "retention" | "uploads";
 
@@ -89,7 +89,7 @@ interface Simulation {
 }
 
 /** The bin-n of a state (every targets role but targets and bins), by name. */
-function binRoles(state: TrustedState): Map<string, Targets> {
+function binRoles(state: ServedState): Map<string, Targets> {
   const bins = new Map(state.targets);
   bins.delete("targets");
   bins.delete("bins");
@@ -97,7 +97,7 @@ function binRoles(state: TrustedState): Map<string, Targets> {
 }
 
 /** Bins whose version differs between two states. */
-function changedBins(before: TrustedState, after: TrustedState): Set<string> {
+function changedBins(before: ServedState, after: ServedState): Set<string> {
   const changed = new Set<string>();
   const was = binRoles(before);
   for (const [role, targets] of binRoles(after)) if (was.get(role)?.version !== targets.version) changed.add(role);
@@ -105,10 +105,10 @@ function changedBins(before: TrustedState, after: TrustedState): Set<string> {
 }
 
 /** The online role with the least validity left at `now`. */
-function leastLeft(state: TrustedState, now: number): { role: string; version: number; left: number } {
+function leastLeft(state: ServedState, now: number): { role: string; version: number; left: number } {
   const online: Array<[string, { version: number; expires: Date }]> = [
-    ["timestamp", state.timestamp.signed],
-    ["snapshot", state.snapshot.signed],
+    ["timestamp", state.timestamp],
+    ["snapshot", state.snapshot],
     ...binRoles(state),
   ];
   let least = { role: "", version: 0, left: Infinity };
@@ -120,8 +120,8 @@ function leastLeft(state: TrustedState, now: number): { role: string; version: n
 }
 
 /** Whether renew(now) has anything to do on this state (policy.ts): a due bin, or a due timestamp or snapshot. */
-function anythingDue(state: TrustedState, now: number): boolean {
-  const roles = [state.timestamp.signed, state.snapshot.signed, ...binRoles(state).values()];
+function anythingDue(state: ServedState, now: number): boolean {
+  const roles = [state.timestamp, state.snapshot, ...binRoles(state).values()];
   return roles.some((signed) => isDue(signed.expires.getTime(), now, DEFAULT_POLICY));
 }
 
@@ -138,11 +138,11 @@ async function listMetadata(): Promise<Map<string, string>> {
 }
 
 /** The file names a client may fetch for a state: its root, timestamp.json, snapshot and every targets role. */
-function filesOf(state: TrustedState): string[] {
+function filesOf(state: ServedState): string[] {
   return [
-    `${state.root.signed.version}.root.json`,
+    `${state.root.version}.root.json`,
     "timestamp.json",
-    `${state.snapshot.signed.version}.snapshot.json`,
+    `${state.snapshot.version}.snapshot.json`,
     ...[...state.targets].map(([role, targets]) => `${targets.version}.${role}.json`),
   ];
 }
@@ -151,7 +151,7 @@ function filesOf(state: TrustedState): string[] {
  * Reads R2 as a client would, but reuses the bytes of an object whose etag is
  * unchanged since the last read: the listing says what exists and what changed.
  */
-function etagCachedFetcher(): { fetchWith(listing: Map<string, string>): MetadataFetcher } {
+function etagCachedFetcher(): { fetchWith(listing: Map<string, string>): MetadataReader } {
   const cache = new Map<string, { etag: string; bytes: Uint8Array }>();
   return {
     fetchWith(listing) {
@@ -222,12 +222,15 @@ async function simulate(): Promise<Simulation> {
   );
   expect(boot).toMatchObject({ status: "bootstrapped", bins: NUMBER_OF_BINS });
 
-  const check = (previous: TrustedState | undefined, now: number) =>
-    timed(previous ? "warmChecks" : "fullChecks", () => checkRepository({ fetch: fromR2, trustedRoot, now: new Date(now), previous }));
+  // Warm checks are two clients that keep what they trusted: one refreshes after every upload, one at every tick.
+  const uploadClient = new ServedClient(trustedRoot, served);
+  const tickClient = new ServedClient(trustedRoot, served);
+  const check = (client: ServedClient | undefined, now: number) =>
+    timed(client ? "warmChecks" : "fullChecks", () => (client ? client.checkChanged(new Date(now)) : new ServedClient(trustedRoot, served).check(new Date(now))));
   const cachedR2 = etagCachedFetcher();
 
   /** The floor, at a publish made at `now`. */
-  const expectFloor = (state: TrustedState, now: number, what: string) => {
+  const expectFloor = (state: ServedState, now: number, what: string) => {
     const least = leastLeft(state, now);
     if (least.left < policy.floorMs)
       violation("floor", `${what} at ${day(now, start)}: ${least.role} v${least.version} has ${hours(least.left)} left, floor ${hours(policy.floorMs)}`);
@@ -235,17 +238,18 @@ async function simulate(): Promise<Simulation> {
 
   /** Every publish as the checks saw it: when, how many snapshot versions, how many bins re-signed. */
   const publishes: Array<{ at: number; snapshots: number; bins: number }> = [];
-  const recordPublish = (before: TrustedState, after: TrustedState, at: number) => {
-    const snapshots = after.snapshot.signed.version - before.snapshot.signed.version;
+  const recordPublish = (before: ServedState, after: ServedState, at: number) => {
+    const snapshots = after.snapshot.version - before.snapshot.version;
     if (snapshots > 0) publishes.push({ at, snapshots, bins: changedBins(before, after).size });
     sim.publishes += snapshots;
   };
 
-  let latest = await check(undefined, start);
+  let latest = await check(tickClient, start);
+  await check(uploadClient, start);
   expectFloor(latest, start, "bootstrap");
   let tickState = latest;
   /** Tick states of the last hour and a bit, for the retention check. */
-  const recent: Array<{ at: number; state: TrustedState }> = [{ at: start, state: latest }];
+  const recent: Array<{ at: number; state: ServedState }> = [{ at: start, state: latest }];
   const listed = new Map<string, string>(); // path → sha256 of the version listed
   const succinct = latest.targets.get("bins")!.delegations!.succinctRoles!;
   let uploadSeq = 0;
@@ -291,9 +295,9 @@ async function simulate(): Promise<Simulation> {
           violation("uploads", `upload at ${day(at, start)} was ${result.status}`);
           continue;
         }
-        let after: TrustedState;
+        let after: ServedState;
         try {
-          after = await check(latest, at);
+          after = await check(uploadClient, at);
         } catch (e) {
           violation("verifies", `after the upload at ${day(at, start)}: ${(e as Error).message}`);
           sim.stoppedAt = day(at, start);
@@ -321,20 +325,20 @@ async function simulate(): Promise<Simulation> {
     const due = anythingDue(latest, t);
     const overdueBacklog = [...binRoles(latest).values()].filter((b) => isOverdue(b.expires.getTime(), t, policy)).length;
     const renewal: PublishResult = await timed("publisher", async () => stub().renew(t));
-    let after: TrustedState;
+    let after: ServedState;
     try {
       // Warm: a client that last refreshed at the previous tick.
-      after = await check(tickState, t);
+      after = await check(tickClient, t);
     } catch (e) {
       violation("verifies", `tick at ${where}: ${(e as Error).message}`);
       sim.stoppedAt = where;
       return finish();
     }
     sim.ticks++;
-    const published = after.timestamp.signed.version !== latest.timestamp.signed.version;
+    const published = after.timestamp.version !== latest.timestamp.version;
     if (renewal.status === "published" !== published)
-      violation("no_op", `tick at ${where}: renew() said ${renewal.status}, timestamp v${latest.timestamp.signed.version} → v${after.timestamp.signed.version}`);
-    if (!due && published) violation("no_op", `tick at ${where}: nothing was due, yet timestamp v${after.timestamp.signed.version} was published`);
+      violation("no_op", `tick at ${where}: renew() said ${renewal.status}, timestamp v${latest.timestamp.version} → v${after.timestamp.version}`);
+    if (!due && published) violation("no_op", `tick at ${where}: nothing was due, yet timestamp v${after.timestamp.version} was published`);
     if (due && !published) violation("no_op", `tick at ${where}: something was due, yet nothing was published`);
     // One renew() may publish several times (the timestamp jumps by more than one); the check
     // sees the last of them, and the floor is asserted on it.
@@ -352,7 +356,7 @@ async function simulate(): Promise<Simulation> {
         "renewal_bound",
         `tick at ${where}${firstAfterOutage ? " (first after the outage)" : ""}: ${renewed} bins re-signed, bound ${bound}` +
           (firstAfterOutage ? ` + ${overdueBacklog} overdue` : "") +
-          `, timestamp v${latest.timestamp.signed.version} → v${after.timestamp.signed.version}`,
+          `, timestamp v${latest.timestamp.version} → v${after.timestamp.version}`,
       );
 
     // ---- every simulated hour: what R2 holds ----
@@ -389,10 +393,10 @@ async function simulate(): Promise<Simulation> {
         sim.fullChecks++;
         try {
           const fresh = await timed("fullChecks", () =>
-            checkRepository({ fetch: cachedR2.fetchWith(listing), trustedRoot, now: new Date(t) }),
+            new ServedClient(trustedRoot, cachedR2.fetchWith(listing)).check(new Date(t)),
           );
-          if (fresh.timestamp.signed.version !== after.timestamp.signed.version || fresh.targets.size !== after.targets.size)
-            violation("verifies", `${where}: the check from the root saw timestamp v${fresh.timestamp.signed.version}, the warm one v${after.timestamp.signed.version}`);
+          if (fresh.timestamp.version !== after.timestamp.version || fresh.targets.size !== after.targets.size)
+            violation("verifies", `${where}: the check from the root saw timestamp v${fresh.timestamp.version}, the warm one v${after.timestamp.version}`);
         } catch (e) {
           violation("verifies", `check from the root at ${where}: ${(e as Error).message}`);
         }
@@ -453,7 +457,7 @@ describe(`${DAYS} simulated days at bit_length ${BIT_LENGTH}: cron every 5 minut
 
   // One row per property; each lists its first violations.
   it.each([
-    ["verifies", "every published state passes checkRepository, warm and from the root alone"],
+    ["verifies", "every published state passes src/client's Updater, warm and from the root alone"],
     ["uploads", "every upload is published and listed in its bin (or gone, for a remove)"],
     ["floor", "no online role is published with less than the floor left, even right after the outage"],
     ["renewal_bound", "a tick re-signs at most binsPerRun bins, plus the overdue backlog on the first tick after the outage"],

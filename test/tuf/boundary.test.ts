@@ -115,6 +115,7 @@ describe("src/tuf/index.ts exports", () => {
     "formatExpires",
     "fromHex",
     "fromUtf8",
+    "mapLimit",
     "olpcCanonicalString",
     "parseExpires",
     "sha256Sync",

@@ -47,6 +47,8 @@ export const api = new Hono<{ Bindings: Env }>()
   .post("/recover", routeDocs.recover, requireAdmin, async (c) => {
     const result = await publisherOf(c.env).recover();
     switch (result.status) {
+      case "recovering":
+        return c.json(result, 202);
       case "recovered":
         return c.json(result, 200);
       case "already_bootstrapped":
