@@ -137,36 +137,45 @@ export class CrashRepo {
 
   /** Reads every metadata file in R2 and fails if any name (or timestamp version) now has a body other than before. */
   async recordR2(): Promise<void> {
-    const bucket = await this.worker.mf.getR2Bucket("BUCKET");
-    let cursor: string | undefined;
-    do {
-      const page = await bucket.list({ prefix: `${REPOSITORY_PREFIX}metadata/`, cursor });
-      for (const object of page.objects) {
-        const stored = (await bucket.get(object.key))!;
-        // Metadata may be gzip-compressed at rest (src/publisher/at-rest.ts): compare what it decodes to.
-        const raw = Buffer.from(await stored.arrayBuffer());
-        const body = (stored.httpMetadata?.contentEncoding === "gzip" ? gunzipSync(raw) : raw).toString("utf8");
-        const key = object.key.slice(REPOSITORY_PREFIX.length);
-        const name = key === "metadata/timestamp.json" ? `timestamp.json@${JSON.parse(body).signed.version}` : key;
-        const prior = this.seen.get(name);
-        if (prior !== undefined) expect(body, `${name} was rewritten with other bytes`).toBe(prior);
-        this.seen.set(name, body);
-      }
-      cursor = page.truncated ? page.cursor : undefined;
-    } while (cursor);
+    for (const [key, body] of await this.readMetadata()) {
+      const name = key === "metadata/timestamp.json" ? `timestamp.json@${JSON.parse(body).signed.version}` : key;
+      const prior = this.seen.get(name);
+      if (prior !== undefined) expect(body, `${name} was rewritten with other bytes`).toBe(prior);
+      this.seen.set(name, body);
+    }
   }
 
   /** The same keys as recordR2, for tests of what a sweep deleted. */
   async keys(): Promise<string[]> {
-    const bucket = await this.worker.mf.getR2Bucket("BUCKET");
-    const keys: string[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await bucket.list({ prefix: `${REPOSITORY_PREFIX}metadata/`, cursor });
-      keys.push(...page.objects.map((o) => o.key.slice(REPOSITORY_PREFIX.length)));
-      cursor = page.truncated ? page.cursor : undefined;
-    } while (cursor);
-    return keys;
+    return [...(await this.readMetadata()).keys()];
+  }
+
+  /**
+   * Every metadata object's decoded body, by key without the repository prefix. Read through Miniflare's
+   * R2 proxy, whose synchronous property reads (`object.key`) have failed once in a loaded run with an
+   * internal assertion (miniflare's SynchronousFetcher); a read that throws is done again, from a new
+   * bucket handle. The comparisons in recordR2 run after, so a retry never hides a changed body.
+   */
+  private async readMetadata(attempts = 3): Promise<Map<string, string>> {
+    try {
+      const bucket = await this.worker.mf.getR2Bucket("BUCKET");
+      const bodies = new Map<string, string>();
+      let cursor: string | undefined;
+      do {
+        const page = await bucket.list({ prefix: `${REPOSITORY_PREFIX}metadata/`, cursor });
+        for (const object of page.objects) {
+          const stored = (await bucket.get(object.key))!;
+          // Metadata may be gzip-compressed at rest (src/publisher/at-rest.ts): compare what it decodes to.
+          const raw = Buffer.from(await stored.arrayBuffer());
+          bodies.set(object.key.slice(REPOSITORY_PREFIX.length), (stored.httpMetadata?.contentEncoding === "gzip" ? gunzipSync(raw) : raw).toString("utf8"));
+        }
+        cursor = page.truncated ? page.cursor : undefined;
+      } while (cursor);
+      return bodies;
+    } catch (e) {
+      if (attempts <= 1) throw e;
+      return this.readMetadata(attempts - 1);
+    }
   }
 
   /**
