@@ -30,76 +30,13 @@ import { Ed25519Signer, Metadata, Role, Root, Targets, toHex } from "../../src/t
 import { ADMIN_TOKEN } from "../fixtures/ceremony.js";
 import { startCachingProxy, type CachingProxy } from "./caching-proxy.js";
 import { startRepo, type Repo } from "./harness.js";
-import { uploadRotation } from "./rotation.js";
+import { RefreshLoop, uploadRotation } from "./rotation.js";
 
 const BIT_LENGTH = 3;
 const TIMESTAMP_MAX_AGE_S = 2;
 const PYTHON_TUF = resolve(import.meta.dirname, "../../../shared/vendor/python");
 const REFRESH_LOOP_PY = join(import.meta.dirname, "python", "refresh_loop.py");
 const YEAR = 365 * 86_400_000;
-
-/** One client refreshing over and over until stopped; every failed refresh is kept. */
-class RefreshLoop {
-  refreshes = 0;
-  readonly failures: string[] = [];
-  /** The trusted root version after each refresh. */
-  readonly roots = new Set<number>();
-  private running = true;
-  private paused: Promise<void> | undefined;
-  private resume: (() => void) | undefined;
-  private idle: (() => void) | undefined;
-  private readonly done: Promise<void>;
-
-  constructor(
-    readonly name: string,
-    private readonly refresh: (path: string) => Promise<{ found: boolean; root: number }>,
-    private readonly lookup: () => string,
-  ) {
-    this.done = this.run();
-  }
-
-  private async run(): Promise<void> {
-    while (this.running) {
-      if (this.paused) {
-        this.idle?.();
-        await this.paused;
-        continue;
-      }
-      // Chosen before the refresh starts: a target published while it runs may rightly be missing.
-      const path = this.lookup();
-      try {
-        const { found, root } = await this.refresh(path);
-        this.roots.add(root);
-        if (!found) this.failures.push(`${this.name} refresh ${this.refreshes}: ${path} not found`);
-      } catch (e) {
-        this.failures.push(`${this.name} refresh ${this.refreshes}: ${(e as Error).message}`);
-      }
-      this.refreshes++;
-    }
-  }
-
-  async pause(): Promise<void> {
-    const idle = new Promise<void>((resolve) => (this.idle = resolve));
-    this.paused = new Promise((resolve) => (this.resume = resolve));
-    await idle;
-  }
-
-  unpause(): void {
-    this.paused = undefined;
-    this.resume?.();
-  }
-
-  async atLeast(n: number): Promise<void> {
-    const target = this.refreshes + n;
-    while (this.refreshes < target && this.running) await new Promise((r) => setTimeout(r, 20));
-  }
-
-  async stop(): Promise<void> {
-    this.running = false;
-    this.unpause();
-    await this.done;
-  }
-}
 
 /** python-tuf's ngclient in one long-lived process (python/refresh_loop.py), one refresh per request. */
 function pythonClient(metadataUrl: string, dir: string, root: unknown) {

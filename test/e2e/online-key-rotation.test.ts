@@ -25,71 +25,9 @@ import {
   type Signature,
 } from "../../src/tuf/index.js";
 import { startRepo, type Client, type Repo } from "./harness.js";
-import { untilServed, uploadRotation } from "./rotation.js";
+import { RefreshLoop, untilServed, uploadRotation } from "./rotation.js";
 
 const BIT_LENGTH = 4;
-
-/** A tuf-js refresh plus one target lookup (bins and a bin-n), over and over, until stopped. */
-class RefreshLoop {
-  refreshes = 0;
-  readonly failures: string[] = [];
-  private running = true;
-  private paused: Promise<void> | undefined;
-  private resume: (() => void) | undefined;
-  private idle: (() => void) | undefined;
-  private readonly done: Promise<void>;
-
-  constructor(
-    private readonly client: Client,
-    private readonly lookup: () => string,
-  ) {
-    this.done = this.run();
-  }
-
-  private async run(): Promise<void> {
-    while (this.running) {
-      if (this.paused) {
-        this.idle?.();
-        await this.paused;
-        continue;
-      }
-      try {
-        // Chosen before the refresh starts: a target published while it runs may rightly be missing.
-        const path = this.lookup();
-        const updater = this.client.updater();
-        await updater.refresh();
-        if (!(await updater.getTargetInfo(path))) this.failures.push(`refresh ${this.refreshes}: ${path} not found`);
-      } catch (e) {
-        this.failures.push(`refresh ${this.refreshes}: ${(e as Error).message}`);
-      }
-      this.refreshes++;
-    }
-  }
-
-  /** Waits for the refresh in flight to finish, then holds the loop. */
-  async pause(): Promise<void> {
-    const idle = new Promise<void>((resolve) => (this.idle = resolve));
-    this.paused = new Promise((resolve) => (this.resume = resolve));
-    await idle;
-  }
-
-  unpause(): void {
-    this.paused = undefined;
-    this.resume?.();
-  }
-
-  /** Resolves after `n` more refreshes. */
-  async atLeast(n: number): Promise<void> {
-    const target = this.refreshes + n;
-    while (this.refreshes < target && this.running) await new Promise((r) => setTimeout(r, 20));
-  }
-
-  async stop(): Promise<void> {
-    this.running = false;
-    this.unpause();
-    await this.done;
-  }
-}
 
 const keyids = (signatures: readonly Signature[]) => signatures.map((s) => s.keyid).sort();
 
@@ -146,7 +84,12 @@ describe("online-key rotation with a tuf-js client refreshing throughout", () =>
     warm = repo.client();
     await warm.updater().refresh();
     let i = 0;
-    loop = new RefreshLoop(warm, () => published[i++ % published.length]!);
+    // A tuf-js refresh plus one target lookup (bins and a bin-n), over and over.
+    loop = new RefreshLoop("tuf-js", async (path) => {
+      const updater = warm.updater();
+      await updater.refresh();
+      return { found: !!(await updater.getTargetInfo(path)) };
+    }, () => published[i++ % published.length]!);
     await loop.atLeast(2);
   });
   afterAll(async () => {

@@ -50,3 +50,65 @@ export async function uploadRotation(repo: Repo, next: Ed25519Signer): Promise<{
   return { root2, bins2, res };
 }
 
+/** One client refreshing over and over until stopped; every failed refresh is kept. */
+export class RefreshLoop {
+  refreshes = 0;
+  readonly failures: string[] = [];
+  /** The trusted root version after each refresh, where the client tells it. */
+  readonly roots = new Set<number>();
+  private running = true;
+  private paused: Promise<void> | undefined;
+  private resume: (() => void) | undefined;
+  private idle: (() => void) | undefined;
+  private readonly done: Promise<void>;
+
+  constructor(
+    readonly name: string,
+    private readonly refresh: (path: string) => Promise<{ found: boolean; root?: number }>,
+    private readonly lookup: () => string,
+  ) {
+    this.done = this.run();
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      if (this.paused) {
+        this.idle?.();
+        await this.paused;
+        continue;
+      }
+      // Chosen before the refresh starts: a target published while it runs may rightly be missing.
+      const path = this.lookup();
+      try {
+        const { found, root } = await this.refresh(path);
+        if (root !== undefined) this.roots.add(root);
+        if (!found) this.failures.push(`${this.name} refresh ${this.refreshes}: ${path} not found`);
+      } catch (e) {
+        this.failures.push(`${this.name} refresh ${this.refreshes}: ${(e as Error).message}`);
+      }
+      this.refreshes++;
+    }
+  }
+
+  async pause(): Promise<void> {
+    const idle = new Promise<void>((resolve) => (this.idle = resolve));
+    this.paused = new Promise((resolve) => (this.resume = resolve));
+    await idle;
+  }
+
+  unpause(): void {
+    this.paused = undefined;
+    this.resume?.();
+  }
+
+  async atLeast(n: number): Promise<void> {
+    const target = this.refreshes + n;
+    while (this.refreshes < target && this.running) await new Promise((r) => setTimeout(r, 20));
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.unpause();
+    await this.done;
+  }
+}
