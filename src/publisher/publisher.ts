@@ -595,7 +595,7 @@ export class Publisher extends DurableObject<Env> {
     this.signingLog.stage(plan.timestampVersion, [await loggedFile("timestamp", plan.timestampVersion, timestampBytes, signers)]);
     await crashPoint(this.env, this.ctx.storage, "after-timestamp");
     // Plain copies of Python files and pages, for clients without TUF, change only once a timestamp covers them.
-    await this.python.copyPlain();
+    await this.python.copyPlain(this.currentLayout().succinct);
     // Clients fetch N+1.root.json before timestamp.json, so a new root goes
     // last: until it appears, every file above still verifies under root N.
     if (plan.offline.includes("root")) {

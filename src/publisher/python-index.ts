@@ -32,7 +32,7 @@ import {
   type DistributionFile,
 } from "../python/simple.js";
 import { canonicalVersion } from "../python/names.js";
-import { digestHex, utf8 } from "../tuf/index.js";
+import { digestHex, utf8, type SuccinctRoles } from "../tuf/index.js";
 import type { R2Keys } from "./r2-keys.js";
 import type { Change } from "./types.js";
 
@@ -229,13 +229,17 @@ export class PythonIndex {
    * Writes the plain copies of what the newest published state lists, files before pages.
    * Called after `timestamp.json` is written; a crash leaves the rows, and the next publish redoes them.
    */
-  async copyPlain(): Promise<void> {
+  async copyPlain(succinct: SuccinctRoles): Promise<void> {
+    // Each waiting copy is looked up by its (bin, path) key: a join on the path alone scanned every
+    // artifact on every publish (0.9 s a publish at 10M artifacts).
     const due = this.sql
-      .exec<{ path: string; sha256: string }>(
-        "SELECT p.path, p.sha256 FROM python_plain p JOIN artifacts a ON a.path = p.path " +
-          "WHERE json_extract(a.hashes, '$.sha256') = p.sha256 ORDER BY p.path LIKE 'simple/%', p.path",
-      )
-      .toArray();
+      .exec<{ path: string; sha256: string }>("SELECT path, sha256 FROM python_plain ORDER BY path LIKE 'simple/%', path")
+      .toArray()
+      .filter(({ path, sha256 }) =>
+        this.sql
+          .exec("SELECT 1 FROM artifacts WHERE bin = ? AND path = ? AND json_extract(hashes, '$.sha256') = ?", succinct.binIndexFor(path), path, sha256)
+          .toArray().length > 0,
+      );
     const files = due.filter((d) => !d.path.startsWith("simple/"));
     const pages = due.filter((d) => d.path.startsWith("simple/"));
     for (const batch of [files, pages]) {
