@@ -209,8 +209,8 @@ const blocks: Record<string, (r: Results) => string> = {
         ["`publishes` (the transaction log, for comparison)", `${num(l.publishes_table_bytes_per_publish)} B`, yearly(l.publishes_table_bytes_per_publish)],
       ]),
       "",
-      `Measured over ${num(l.publishes)} publishes at ${num(l.bins)} bins; \`GET /api/v1/log?after=1\` (a full page of 100 entries) took ${ms(l.full_page_ms)}. ` +
-        `At one publish per second the log alone fills the ${l.do_storage_limit_gb} GB a Durable Object may hold in about ${num((l.do_storage_limit_gb * 1e9) / (l.log_bytes_per_publish * 2_592_000), 1)} months; ` +
+      `Measured over ${num(l.publishes)} publishes at ${num(l.bins)} bins; \`GET /api/v1/log?after=1\` (the rest of the first full page: 99 entries) took ${ms(l.full_page_ms)}. ` +
+        `Kept in SQLite, at one publish per second the log alone would fill the ${l.do_storage_limit_gb} GB a Durable Object may hold in about ${num((l.do_storage_limit_gb * 1e9) / (l.log_bytes_per_publish * 2_592_000), 1)} months; ` +
         `at one publish every 10 s a year is ${yearly(l.log_bytes_per_publish / 10)}, and the renewal cron's 105,120 publishes a year (one per 5 min) add ${num((105_120 * l.log_bytes_per_publish) / 1e6)} MB.`,
     ].join("\n");
   },
@@ -227,11 +227,20 @@ const blocks: Record<string, (r: Results) => string> = {
       return [[label, ...lines.map((l) => (l ? cell(l) : "not measured")), verdicts]];
     };
     const ratio = (l: Line) => (empty ? ` (${num(l.p50_ms / empty.p50_ms, 2)}×)` : "");
+    // A larger size is imported on top of the smaller one: its time from empty adds the smaller import's.
+    const fromEmpty = (l: Line): number => (l.imported < l.artifacts ? (step("import", l.artifacts - l.imported)?.wall_s ?? NaN) + l.wall_s : l.wall_s);
     const cpu = (l: Line) => (l.workerd_cpu_s ? ` (${num(l.workerd_cpu_s, 2)} s CPU)` : "");
     const client = (l: Line) => `${num(l.raw)} / ${num(l.gzip)} / ${num(l.br)} bytes (${l.files} files)`;
     const mem = r.pick("scale", (l) => l.step === "memory");
     return table(["Measure", "1M artifacts", "10M artifacts", "Target"], [
-      ...measure("Imported and covered by a timestamp (target ≤ 60 s at 1M, ≤ 720 s at 10M)", "import", (l) => `${num(l.wall_s, 1)} s, ${num(l.artifacts_per_s)} artifacts/s${l.workerd_cpu_s ? `; ${num(l.workerd_cpu_s, 1)} s of workerd CPU` : ""} (load1 ${l.load1})`, (l) => l.meets_target),
+      ...measure(
+        "Imported and covered by a timestamp, from an empty repository (target ≤ 60 s at 1M, ≤ 720 s at 10M)",
+        "import",
+        (l) =>
+          `${num(fromEmpty(l), 1)} s${l.imported < l.artifacts ? ` (${num(l.wall_s, 1)} s for the last ${num(l.imported)})` : ""}, ` +
+          `${num(l.artifacts_per_s)} artifacts/s${l.workerd_cpu_s ? `; ${num(l.workerd_cpu_s, 1)} s of workerd CPU` : ""} (load1 ${l.load1})`,
+        (l) => fromEmpty(l) <= l.target_s,
+      ),
       ...row(empty, (l) => ["Single publish p50 / p99 at 16,384 bins, empty repository (target p50 ≤ 10 ms)", `${ms(l.p50_ms)} / ${ms(l.p99_ms)}`, "–", verdict(l.p50_ms <= l.target_p50_ms)]),
       ...measure("Single publish p50 / p99 after the import (target p50 ≤ 1.5× empty)", "publish", (l) => `${ms(l.p50_ms)} / ${ms(l.p99_ms)}${ratio(l)}`, empty && ((l) => l.p50_ms <= 1.5 * empty.p50_ms)),
       ...measure("Staggered renewal tick (target ≤ 3 s)", "renewal-tick", (l) => `${sec(l.ms, 2)}${cpu(l)}`, (l) => l.meets_target),
