@@ -25,27 +25,24 @@
  *
  * This class holds the RPC methods and the publish loop; the steps live next to it:
  * begin in plan.ts (reserve, reserveAnew, reserveOfflineUpdate), bootstrap.ts and
- * recover.ts (restore); signing in signing.ts; R2 writes in r2-writes.ts; receipts
+ * recover.ts (restore); write in write.ts, signing in signing.ts, R2 puts in r2-writes.ts; receipts
  * in receipts.ts; the queue in queue.ts; SQLite rows in store.ts; retention in
  * retention.ts; health and status in status.ts.
  */
 import { DurableObject } from "cloudflare:workers";
 import { UpdateError } from "../client/index.js";
-import { Ed25519Signer, mapLimit, TufError } from "../tuf/index.js";
-import { assertWithinClientLimit, RoleTooLarge } from "./client-limits.js";
+import { Ed25519Signer, TufError } from "../tuf/index.js";
+import { RoleTooLarge } from "./client-limits.js";
 import { onlineKeyChanged, parseOffline, parseOfflineUpdate, rootWaitsForCaches, succinctRolesOf, verifyOfflineSet, verifyOfflineUpdate, type OfflineRoles } from "./offline.js";
 import type { Policy } from "./policy.js";
 import { settingsFromEnv, type Settings } from "./config.js";
-import { crashPoint } from "./crash-point.js";
 import { PublishState } from "./publish-state.js";
-import { binSignedBytes, type ListedRow } from "./bin-bytes.js";
 import { importView, ImportConflict, requestPublish, stageChunk } from "./import.js";
 import { migrate } from "./schema.js";
 import { migratePythonIndex, PythonIndex, type FileCheck, type IndexChange, type PythonReleaseInput, type PythonUploadInput } from "./python-index.js";
 import { r2Keys, type R2Keys } from "./r2-keys.js";
 import { recoveryStep, type RecoveryStep } from "./recover.js";
 import { SigningLog, type LogPage } from "./signing-log.js";
-import type { LoggedFile } from "./log-entry.js";
 import { requireKeyPolicy } from "./key-policy.js";
 import { insertReceipt, receiptFor, receiptView, settleReceipts } from "./receipts.js";
 import {
@@ -64,9 +61,9 @@ import {
 } from "./plan.js";
 import { enqueue } from "./queue.js";
 import { sweep } from "./retention.js";
-import { putJSON, putTimestamp } from "./r2-writes.js";
-import { configuredOnlineKeys, envelope, loggedFile, onlineSigners, selfCheckSnapshot, signTimestamp, verifyEnvelope } from "./signing.js";
-import { currentOfflineRoles, insecureKeyPolicy, isBootstrapped, offlineRoleBody, roleRow } from "./store.js";
+import { Unfinished, writePlan } from "./write.js";
+import { configuredOnlineKeys, onlineSigners } from "./signing.js";
+import { currentOfflineRoles, insecureKeyPolicy, isBootstrapped, roleRow } from "./store.js";
 import { bootstrapRows } from "./bootstrap.js";
 import { healthView, statusView } from "./status.js";
 import type {
@@ -85,32 +82,12 @@ import type {
 } from "./types.js";
 import type { PythonReleaseResult, PythonUploadResult } from "./types.js";
 
-/**
- * Bin-n signed and in flight at once. Each holds its rows and its bytes
- * (~0.3 MB at 10M artifacts over 16,384 bins), so this bounds the
- * publish's memory; production opens at most 6 connections at a time anyway.
- */
-const PUT_CONCURRENCY = 32;
-/**
- * Wall time one invocation spends writing bin-n before it hands the rest of
- * the publish to the alarm. Wall time bounds CPU time, and an invocation that
- * overruns its CPU limit (30 s by default) is killed without a chance to record progress.
- */
-const WRITE_BUDGET_MS = 20_000;
 /** How long an upload's staging object may live before retention deletes it (no upload runs this long). */
 const UPLOAD_STAGING_MS = 86_400_000;
 /** How long `?wait=true` waits for a publish. */
 const WAIT_MS = 10_000;
 /** When a publish is left unfinished, the alarm retries it this soon. */
 const RETRY_MS = 2_000;
-/** Bin-n files written between two progress records of a publish. */
-const WRITE_CHUNK = 1_024;
-/**
- * Bin-n files signed and written between two pauses on a timer. While a publish
- * has work ready, the event loop never waits for new I/O, so requests that
- * arrive meanwhile (health, status) would wait for the whole publish.
- */
-const YIELD_EVERY = 256;
 
 export class Publisher extends DurableObject<Env> {
   private readonly sql: SqlStorage;
@@ -123,7 +100,7 @@ export class Publisher extends DurableObject<Env> {
   /** The retention sweep under way: an add accepted meanwhile waits for its R2 deletes (see submit). */
   private sweeping?: Promise<void>;
   private tail: Promise<unknown> = Promise.resolve();
-  /** When the current invocation's work began: WRITE_BUDGET_MS counts from here. */
+  /** When the current invocation's work began: write.ts's WRITE_BUDGET_MS counts from here. */
   private budgetFrom = 0;
   private readonly signingLog: SigningLog;
   private readonly python: PythonIndex;
@@ -562,77 +539,10 @@ export class Publisher extends DurableObject<Env> {
     );
   }
 
-  /** Writes the plan's files to R2: bin-n, offline roles, snapshot, and timestamp.json last. */
+  /** Writes the plan's files to R2 (write.ts). */
   private async write(plan: PublishPlan): Promise<void> {
-    await crashPoint(this.env, this.ctx.storage, "after-begin");
-    const { snapshot } = this.currentLayout();
-    const signers = await this.onlineSigners();
-    this.sql.exec("UPDATE publishes SET signers = ? WHERE timestamp_version = ? AND signers IS NULL", JSON.stringify(signers.map((s) => s.key.keyid)), plan.timestampVersion);
-    const bucket = this.env.BUCKET;
-
-    const snapshotExpires = new Date(roleRow(this.sql, "snapshot").expires);
-    const snapshotBytes = await envelope(snapshot.signedBytes(plan.snapshotVersion, snapshotExpires), signers);
-    await selfCheckSnapshot(snapshotBytes, signers);
-    assertWithinClientLimit("snapshot", "snapshot", snapshotBytes.length);
-    // Bins, offline roles and the snapshot are independent new names; only timestamp.json must wait for all of them.
-    await Promise.all([
-      this.writeBins(plan, signers),
-      ...plan.offline.filter((role) => role !== "root").map(async (role) => {
-        const { version, body } = offlineRoleBody(this.sql, role);
-        await putJSON(bucket, this.keys.versioned(role, version), body);
-        this.signingLog.stage(plan.timestampVersion, [await loggedFile(role, version, body)]);
-      }),
-      putJSON(bucket, this.keys.versioned("snapshot", plan.snapshotVersion), snapshotBytes).then(async () =>
-        this.signingLog.stage(plan.timestampVersion, [await loggedFile("snapshot", plan.snapshotVersion, snapshotBytes, signers)]),
-      ),
-    ]);
-    await crashPoint(this.env, this.ctx.storage, "after-snapshot");
-
-    const expires = roleRow(this.sql, "timestamp").expires;
-    const timestampBytes = await signTimestamp(plan.timestampVersion, new Date(expires), plan.snapshotVersion, snapshotBytes, signers);
-    // The commit point: every file it references is already in R2.
-    await putTimestamp(bucket, this.keys.timestamp, timestampBytes, { version: String(plan.timestampVersion), expires: String(expires) });
-    this.signingLog.stage(plan.timestampVersion, [await loggedFile("timestamp", plan.timestampVersion, timestampBytes, signers)]);
-    await crashPoint(this.env, this.ctx.storage, "after-timestamp");
-    // Plain copies of Python files and pages, for clients without TUF, change only once a timestamp covers them.
-    await this.python.copyPlain(this.currentLayout().succinct);
-    // Clients fetch N+1.root.json before timestamp.json, so a new root goes
-    // last: until it appears, every file above still verifies under root N.
-    if (plan.offline.includes("root")) {
-      const { version, body } = offlineRoleBody(this.sql, "root");
-      await putJSON(bucket, this.keys.versioned("root", version), body);
-      this.signingLog.stage(plan.timestampVersion, [await loggedFile("root", version, body)]);
-      await crashPoint(this.env, this.ctx.storage, "after-root");
-    }
-  }
-
-  /**
-   * Writes the plan's bin-n in chunks and records progress after each, so a
-   * publish larger than one invocation's subrequest limit (bootstrap and key
-   * rotation write every bin) resumes where it stopped instead of starting over.
-   */
-  private async writeBins(plan: PublishPlan, signers: readonly Ed25519Signer[]): Promise<void> {
-    const { succinct } = this.currentLayout();
-    const done = this.sql
-      .exec<{ bins_written: number }>("SELECT bins_written FROM publishes WHERE timestamp_version = ?", plan.timestampVersion)
-      .one().bins_written;
-    for (let start = done; start < plan.bins.length; start += WRITE_CHUNK) {
-      const chunk = plan.bins.slice(start, start + WRITE_CHUNK);
-      const written: LoggedFile[] = [];
-      // Yield between parts, so health and status answer during a long publish.
-      for (let part = 0; part < chunk.length; part += YIELD_EVERY) {
-        if (start + part > done) await new Promise((resolve) => setTimeout(resolve, 0));
-        await mapLimit(chunk.slice(part, part + YIELD_EVERY), PUT_CONCURRENCY, async ([idx, version]) => {
-          const bytes = await this.signBin(idx, version, signers);
-          await putJSON(this.env.BUCKET, this.keys.versioned(succinct.roleName(idx), version), bytes);
-          written.push(await loggedFile(succinct.roleName(idx), version, bytes, signers));
-          await crashPoint(this.env, this.ctx.storage, "bins-partial");
-        });
-      }
-      this.signingLog.stage(plan.timestampVersion, written);
-      this.sql.exec("UPDATE publishes SET bins_written = ? WHERE timestamp_version = ?", start + chunk.length, plan.timestampVersion);
-      if (start + chunk.length < plan.bins.length && Date.now() - this.budgetFrom > WRITE_BUDGET_MS) throw new Unfinished();
-    }
+    const context = { env: this.env, storage: this.ctx.storage, keys: this.keys, layout: this.currentLayout(), signingLog: this.signingLog, python: this.python, budgetFrom: this.budgetFrom };
+    await writePlan(context, plan, await this.onlineSigners());
   }
 
   /** `resumed`: an earlier run began writing the plan, and may have logged it before a crash lost its commit. */
@@ -676,19 +586,7 @@ export class Publisher extends DurableObject<Env> {
     }));
   }
 
-  // ---- signing --------------------------------------------------------------
-
-  private async signBin(idx: number, version: number, signers: readonly Ed25519Signer[]): Promise<Uint8Array> {
-    // The (bin, path) primary key hands the rows over in path order: canonical order.
-    const rows = this.sql
-      .exec<ListedRow>("SELECT path, length, hashes, custom FROM artifacts WHERE bin = ? ORDER BY path", idx)
-      .toArray();
-    const expires = this.sql.exec<{ expires: number }>("SELECT expires FROM bins WHERE idx = ?", idx).one().expires;
-    const bytes = await envelope(binSignedBytes(version, new Date(expires), rows), signers);
-    assertWithinClientLimit("targets", this.currentLayout().succinct.roleName(idx), bytes.length);
-    await verifyEnvelope(bytes, signers);
-    return bytes;
-  }
+  // ---- caches ---------------------------------------------------------------
 
   /** The online signers (signing.ts), cached until the offline roles change. */
   private onlineSigners(): Promise<Ed25519Signer[]> {
@@ -732,7 +630,6 @@ export class Publisher extends DurableObject<Env> {
 }
 
 /** The invocation's time is up; the alarm resumes the publish from its recorded progress. */
-class Unfinished extends Error {}
 
 const errorMessage = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
