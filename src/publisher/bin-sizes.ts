@@ -12,12 +12,21 @@ export function initBinSizes(sql: SqlStorage, numberOfBins: number): void {
   sql.exec("INSERT INTO bin_size_counts (size, bins) VALUES (0, ?)", numberOfBins);
 }
 
-/** A bin went from listing `before` targets to `after`: moves it between the size counts. */
-export function binSizeChanged(sql: SqlStorage, before: number, after: number): void {
-  if (before === after) return;
-  sql.exec("UPDATE bin_size_counts SET bins = bins - 1 WHERE size = ?", before);
-  sql.exec("DELETE FROM bin_size_counts WHERE size = ? AND bins = 0", before);
-  sql.exec("INSERT INTO bin_size_counts (size, bins) VALUES (?, 1) ON CONFLICT (size) DO UPDATE SET bins = bins + 1", after);
+/** Bins went from listing `before` targets to `after`, one `[before, after]` each: moves them between the size counts. */
+export function binSizesChanged(sql: SqlStorage, changes: Iterable<readonly [before: number, after: number]>): void {
+  const delta = new Map<number, number>();
+  for (const [before, after] of changes) {
+    if (before === after) continue;
+    delta.set(before, (delta.get(before) ?? 0) - 1);
+    delta.set(after, (delta.get(after) ?? 0) + 1);
+  }
+  let emptied = false;
+  for (const [size, bins] of delta) {
+    if (bins === 0) continue;
+    sql.exec("INSERT INTO bin_size_counts (size, bins) VALUES (?, ?) ON CONFLICT (size) DO UPDATE SET bins = bins + excluded.bins", size, bins);
+    emptied ||= bins < 0;
+  }
+  if (emptied) sql.exec("DELETE FROM bin_size_counts WHERE bins = 0");
 }
 
 export interface BinSizeBucket {

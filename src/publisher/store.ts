@@ -5,7 +5,7 @@
  */
 import { Metadata, type Root, type Targets } from "../tuf/index.js";
 import type { ListedRow } from "./bin-bytes.js";
-import { binSizeChanged } from "./bin-sizes.js";
+import { binSizesChanged } from "./bin-sizes.js";
 import type { OfflineRoles } from "./offline.js";
 
 export function isBootstrapped(sql: SqlStorage): boolean {
@@ -122,8 +122,7 @@ export function listArtifacts<R extends ArtifactRow>(sql: SqlStorage, rows: read
     }
     changed.set(row.bin, bin);
   }
-  const binBytes = new Map<number, number>();
-  for (const [idx, { bytes, targets }] of changed) binBytes.set(idx, binListingChanged(sql, idx, bytes, targets));
+  const binBytes = binsListingChanged(sql, changed);
   bumpCounter(sql, "artifacts", added);
   return { listed, binBytes };
 }
@@ -134,7 +133,7 @@ export function unlistArtifact(sql: SqlStorage, bin: number, path: string): Prio
     .exec<PriorListing>("DELETE FROM artifacts WHERE bin = ? AND path = ? RETURNING length, hashes, custom, size", bin, path)
     .toArray()[0];
   if (!prior) return undefined;
-  binListingChanged(sql, bin, -prior.size, -1);
+  binsListingChanged(sql, new Map([[bin, { bytes: -prior.size, targets: -1 }]]));
   bumpCounter(sql, "artifacts", -1);
   return prior;
 }
@@ -143,14 +142,24 @@ function priorListing(sql: SqlStorage, bin: number, path: string): PriorListing 
   return sql.exec<PriorListing>("SELECT length, hashes, custom, size FROM artifacts WHERE bin = ? AND path = ?", bin, path).toArray()[0];
 }
 
-/** Bin `idx` lists `bytes` more bytes and `targets` more targets; resolves to its listed plus queued bytes. */
-function binListingChanged(sql: SqlStorage, idx: number, bytes: number, targets: number): number {
-  const after = sql
-    .exec<{ bytes: number; targets: number }>(
-      "UPDATE bins SET bytes = bytes + ?, targets = targets + ? WHERE idx = ? RETURNING bytes + queued_bytes AS bytes, targets",
-      bytes, targets, idx,
-    )
-    .one();
-  binSizeChanged(sql, after.targets - targets, after.targets);
-  return after.bytes;
+/**
+ * Each bin in `changed` lists `bytes` more bytes and `targets` more targets; returns each one's listed plus
+ * queued bytes. One statement for all of them: an import chunk touches every bin, and four statements per
+ * bin cost more than the chunk's inserts.
+ */
+function binsListingChanged(sql: SqlStorage, changed: ReadonlyMap<number, { bytes: number; targets: number }>): Map<number, number> {
+  const binBytes = new Map<number, number>();
+  if (changed.size === 0) return binBytes;
+  const after = sql.exec<{ idx: number; bytes: number; targets: number }>(
+    "UPDATE bins SET bytes = bins.bytes + (c.value ->> 1), targets = bins.targets + (c.value ->> 2) FROM json_each(?) AS c " +
+      "WHERE bins.idx = (c.value ->> 0) RETURNING idx, bytes + queued_bytes AS bytes, targets",
+    JSON.stringify([...changed].map(([idx, { bytes, targets }]) => [idx, bytes, targets])),
+  );
+  const sizes: Array<[number, number]> = [];
+  for (const row of after) {
+    binBytes.set(row.idx, row.bytes);
+    sizes.push([row.targets - changed.get(row.idx)!.targets, row.targets]);
+  }
+  binSizesChanged(sql, sizes);
+  return binBytes;
 }

@@ -11,7 +11,7 @@ import { bootstrap, getStatus, postArtifacts } from "../http/helpers.js";
 const stub = () => env.PUBLISHER.getByName(env.REPOSITORY);
 const sha = (c: string) => ({ sha256: c.repeat(64) });
 
-async function counted(): Promise<{ artifacts: number; queued: number; bytes: number; sizes: number }> {
+async function counted(): Promise<{ artifacts: number; queued: number; bytes: number; sizes: number; miscounted_bins: number; size_counts: unknown; size_truth: unknown }> {
   return runInDurableObject(stub(), (instance: Publisher) => {
     const sql = (instance as unknown as { sql: SqlStorage }).sql;
     const one = (q: string) => sql.exec<{ n: number }>(q).one().n;
@@ -20,6 +20,12 @@ async function counted(): Promise<{ artifacts: number; queued: number; bytes: nu
       queued: one("SELECT COUNT(*) AS n FROM queue"),
       bytes: one("SELECT SUM(bytes) AS n FROM bins"),
       sizes: one("SELECT COALESCE(SUM(size), 0) AS n FROM artifacts"),
+      miscounted_bins: one(
+        "SELECT COUNT(*) AS n FROM bins LEFT JOIN (SELECT bin, COUNT(*) AS c, SUM(size) AS s FROM artifacts GROUP BY bin) a ON a.bin = bins.idx " +
+          "WHERE bins.targets != COALESCE(a.c, 0) OR bins.bytes != COALESCE(a.s, 0)",
+      ),
+      size_counts: sql.exec("SELECT size, bins FROM bin_size_counts ORDER BY size").toArray(),
+      size_truth: sql.exec("SELECT targets AS size, COUNT(*) AS bins FROM bins GROUP BY targets ORDER BY size").toArray(),
     };
   });
 }
@@ -45,6 +51,8 @@ describe("status counters", () => {
       expect(status.artifacts).toBe(truth.artifacts);
       expect(status.queue_depth).toBe(truth.queued);
       expect(truth.bytes).toBe(truth.sizes);
+      expect(truth.miscounted_bins).toBe(0);
+      expect(truth.size_counts).toEqual(truth.size_truth);
     }
     expect((await getStatus()).artifacts).toBe(3);
   });
