@@ -60,7 +60,11 @@ export function stageChunk(sql: SqlStorage, succinct: SuccinctRoles, chunk: Impo
     const entry = { path: change.path, length: change.length, hashes: hashesText(change.hashes), custom: change.custom === undefined ? null : canonicalString(change.custom) };
     return { ...entry, line, bin: succinct.binIndexFor(change.path), size: rowBytes(entry) };
   });
+  // In key order: the inserts then walk the (bin, path) B-tree once, instead of dirtying its pages in random
+  // order, which made SQLite spill and re-read them (gigabytes of WAL writes and reads at 1M artifacts).
+  rows.sort((a, b) => a.bin - b.bin || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const { listed, binBytes } = listArtifacts(sql, rows);
+  listed.sort((a, b) => a.row.line - b.row.line);
   const skipped: Array<{ line: number; path: string }> = [];
   let unchanged = 0;
   for (const { row, prior } of listed) {
