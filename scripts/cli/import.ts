@@ -113,6 +113,12 @@ export const importCommand: Command = {
       for (const s of result.skipped) process.stderr.write(`line ${s.line}: ${s.path} is already listed with another length, hashes or custom; kept the listed one\n`);
       chunkFirst = line;
     };
+    // A body never passes chunkBytes, the Worker's limit at most: a line that would is sent with the next body.
+    const add = async (bytes: Buffer) => {
+      if (chunkSize > 0 && chunkSize + bytes.length > chunkBytes) await flush();
+      chunk.push(bytes);
+      chunkSize += bytes.length;
+    };
     let rest: Buffer = Buffer.alloc(0);
     try {
       for await (const data of input as AsyncIterable<Buffer>) {
@@ -120,18 +126,9 @@ export const importCommand: Command = {
         let buf = rest.length > 0 ? Buffer.concat([rest, data]) : data;
         let from = 0;
         for (let nl = buf.indexOf(0x0a, from); nl !== -1; nl = buf.indexOf(0x0a, from)) {
-          if (line >= start.next_line) {
-            chunk.push(buf.subarray(from, nl + 1));
-            chunkSize += nl + 1 - from;
-          }
+          if (line >= start.next_line) await add(buf.subarray(from, nl + 1));
           from = nl + 1;
           line++;
-          if (chunkSize >= chunkBytes) {
-            rest = buf.subarray(from);
-            await flush();
-            buf = rest;
-            from = 0;
-          }
         }
         rest = Buffer.from(buf.subarray(from));
         progress.update(line - 1, read);
@@ -141,7 +138,7 @@ export const importCommand: Command = {
       throw fromFsError(err, file);
     }
     if (rest.length > 0) {
-      if (line >= start.next_line) chunk.push(rest, Buffer.from("\n"));
+      if (line >= start.next_line) await add(Buffer.concat([rest, Buffer.from("\n")]));
       line++;
     }
     await flush();
