@@ -106,10 +106,20 @@ async function importGenerated(
   const t0 = performance.now();
   const child = spawn(process.execPath, [CLI, "import", "--url", repo.url, "--id", `gen-${to}`, "-"], {
     env: { ...process.env, TUF_EDGE_ADMIN_TOKEN: ADMIN_TOKEN },
-    stdio: ["pipe", "pipe", "inherit"],
+    stdio: ["pipe", "pipe", "pipe"],
   });
   let stdout = "";
   child.stdout!.on("data", (d) => (stdout += d));
+  // The CLI's progress goes to stderr; its first "publishing" line ends staging and begins the one publish.
+  let stagedMs: number | undefined;
+  let stagedCpu: number | undefined;
+  child.stderr!.on("data", (d: Buffer) => {
+    process.stderr.write(d);
+    if (stagedMs === undefined && d.includes("publishing")) {
+      stagedMs = performance.now() - t0;
+      stagedCpu = cpuSeconds(repo.workerdPid) - cpuBefore;
+    }
+  });
   const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
   const timer = setTimeout(() => child.kill("SIGKILL"), Math.max(0, deadline - Date.now()));
   let batch = "";
@@ -139,6 +149,10 @@ async function importGenerated(
     // workerd runs the Worker, the Publisher and local R2 on one thread: its CPU time is about the wall time on an idle machine.
     workerd_cpu_s: round(cpuSeconds(repo.workerdPid) - cpuBefore, 1),
     artifacts_per_s: round(count / (ms / 1000), 0),
+    // Staging the lines, then the one publish that signs every touched bin.
+    staging_s: stagedMs === undefined ? null : round(stagedMs / 1000, 1),
+    staging_workerd_cpu_s: stagedCpu === undefined ? null : round(stagedCpu, 1),
+    publish_s: stagedMs === undefined ? null : round((ms - stagedMs) / 1000, 1),
     workerd_peak_rss_mb_so_far: memory().peak_rss_mb,
     sqlite_bytes: sqlite,
     sqlite_bytes_per_artifact: round(sqlite / to, 1),
