@@ -21,11 +21,30 @@ describe("SnapshotBytes", () => {
     expect(decode(bytes.signedBytes(12, expires))).toBe(model(meta, 12));
   });
 
+  it("stays identical over many publishes, whether an entry is rewritten in place or gains a digit", () => {
+    const meta = new Map<string, number>([["targets.json", 1], ["bins.json", 1]]);
+    for (let i = 0; i < 64; i++) meta.set(`bin-${i.toString(16).padStart(2, "0")}.json`, 1);
+    const bytes = new SnapshotBytes(meta);
+    const names = [...meta.keys()];
+    let seed = 7;
+    for (let publish = 2; publish < 400; publish++) {
+      for (let k = 0; k < 3; k++) {
+        seed = (seed * 1103515245 + 12345) % 2 ** 31;
+        const name = names[seed % names.length]!;
+        meta.set(name, meta.get(name)! + 1 + (seed % 5 === 0 ? 95 : 0));
+        bytes.set(name, meta.get(name)!);
+      }
+      expect(decode(bytes.signedBytes(publish, expires))).toBe(model(meta, publish));
+    }
+  });
+
   it("refuses names it could not encode canonically and versions TUF does not allow", () => {
     expect(() => new SnapshotBytes(new Map([["Bin.json", 1]]))).toThrow(/outside/);
     const bytes = new SnapshotBytes(new Map([["bin-0.json", 1]]));
     expect(() => bytes.set("bin-1.json", 1)).toThrow(/not a listed role/);
     expect(() => bytes.set("bin-0.json", 0)).toThrow(/bad version/);
+    expect(() => bytes.signedBytes(0, expires)).toThrow(/bad version/);
+    expect(() => bytes.signedBytes(1, new Date("+010000-01-01T00:00:00Z"))).toThrow(/YYYY-MM-DD/);
   });
 
   it("self-checks: accepts exactly the canonical form clients verify over", () => {
