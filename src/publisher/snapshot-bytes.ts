@@ -25,7 +25,7 @@ export class SnapshotBytes {
   private readonly position = new Map<string, number>();
   private readonly fragments: string[];
   /** The fragments joined with ",", and where each one starts in it. */
-  private entries = new Uint8Array();
+  private entries: Uint8Array = new Uint8Array();
   private readonly offsets: number[] = [];
   private stale = true;
 
