@@ -43,6 +43,7 @@ import { migratePythonIndex, PythonIndex, type FileCheck, type IndexChange, type
 import { r2Keys, type R2Keys } from "./r2-keys.js";
 import { recoveryStep, type RecoveryStep } from "./recover.js";
 import { SigningLog, type LogPage } from "./signing-log.js";
+import type { LoggedFile } from "./log-entry.js";
 import { requireKeyPolicy } from "./key-policy.js";
 import { insertReceipt, receiptFor, receiptView, settleReceipts } from "./receipts.js";
 import {
@@ -486,8 +487,7 @@ export class Publisher extends DurableObject<Env> {
     if (pending) {
       const plan = await this.unlessStale(pending, now);
       const resumed = this.writeStarted(plan);
-      await this.write(plan);
-      await this.commit(plan, resumed);
+      await this.commit(plan, resumed, await this.write(plan));
     }
   }
 
@@ -498,8 +498,7 @@ export class Publisher extends DurableObject<Env> {
     // A renewal from the cron has no alarm set yet; a crash must not wait for the next cron run.
     if (!pending) await this.ctx.storage.setAlarm(now + RETRY_MS);
     const resumed = this.writeStarted(plan);
-    await this.write(plan);
-    await this.commit(plan, resumed);
+    await this.commit(plan, resumed, await this.write(plan));
     return { status: "published", timestamp: plan.timestampVersion, snapshot: plan.snapshotVersion };
   }
 
@@ -539,14 +538,17 @@ export class Publisher extends DurableObject<Env> {
     );
   }
 
-  /** Writes the plan's files to R2 (write.ts). */
-  private async write(plan: PublishPlan): Promise<void> {
+  /** Writes the plan's files to R2 (write.ts); returns those the commit logs. */
+  private async write(plan: PublishPlan): Promise<LoggedFile[]> {
     const context = { env: this.env, storage: this.ctx.storage, keys: this.keys, layout: this.currentLayout(), signingLog: this.signingLog, python: this.python, budgetFrom: this.budgetFrom };
-    await writePlan(context, plan, await this.onlineSigners());
+    return writePlan(context, plan, await this.onlineSigners());
   }
 
-  /** `resumed`: an earlier run began writing the plan, and may have logged it before a crash lost its commit. */
-  private async commit(plan: PublishPlan, resumed: boolean): Promise<void> {
+  /**
+   * `resumed`: an earlier run began writing the plan, and may have logged it before a crash lost its commit.
+   * `written`: the files writePlan wrote that no progress record staged.
+   */
+  private async commit(plan: PublishPlan, resumed: boolean, written: readonly LoggedFile[]): Promise<void> {
     const { succinct } = this.currentLayout();
     const committedAt = Math.max(Date.now(), plan.referenceTime);
     // Files the new state no longer references; kept for the retention window (PEP 458 §Cleaning up old metadata).
@@ -559,7 +561,7 @@ export class Publisher extends DurableObject<Env> {
     ];
     this.ctx.storage.transactionSync(() => {
       this.sql.exec("UPDATE publishes SET committed_at = ? WHERE timestamp_version = ?", committedAt, plan.timestampVersion);
-      this.signingLog.append(plan.timestampVersion, plan.referenceTime, committedAt, logCause(this.sql, plan));
+      this.signingLog.append(plan.timestampVersion, plan.referenceTime, committedAt, logCause(this.sql, plan), written);
       // A key superseded again keeps the later time: its window runs from the last state that referenced it.
       for (const key of superseded)
         this.sql.exec("INSERT INTO superseded (key, since) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET since = MAX(since, excluded.since)", key, committedAt);

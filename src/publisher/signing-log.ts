@@ -2,9 +2,10 @@
  * The signing log in the Publisher's SQLite: append-only and hash-chained
  * (entry format: log-entry.ts, docs/signing-log.md).
  *
- * While a publish writes to R2, each file it wrote is staged under the publish's
- * timestamp version, so a publish resumed after a crash still logs every file.
- * The commit's transaction turns the staged files into one entry. Triggers
+ * While a publish writes to R2, the bin-n each progress record covers are
+ * staged with it under the publish's timestamp version, so a publish resumed
+ * after a crash still logs the files it does not write again. The commit's
+ * transaction turns the staged files, and the ones written since, into one entry. Triggers
  * refuse UPDATE and DELETE on entries, except on those of a page archived to R2.
  *
  * Pages have fixed bounds, counted from the first entry: a page closes at the
@@ -74,15 +75,17 @@ export class SigningLog {
       );
   }
 
-  /** Appends the publish's entry; call inside the commit's transaction. */
-  append(timestampVersion: number, started: number, time: number, cause: LogCause): LogEntry {
-    const files = this.sql
-      .exec<{ role: string; version: number; length: number; sha256: string; keyids: string }>(
-        "SELECT role, version, length, sha256, keyids FROM signing_log_staged WHERE timestamp_version = ? ORDER BY role",
-        timestampVersion,
-      )
-      .toArray()
-      .map((r) => ({ role: r.role, version: r.version, length: r.length, sha256: r.sha256, keyids: JSON.parse(r.keyids) as string[] }));
+  /** Appends the publish's entry: its staged files and `written`; call inside the commit's transaction. */
+  append(timestampVersion: number, started: number, time: number, cause: LogCause, written: readonly LoggedFile[]): LogEntry {
+    const byRole = new Map<string, LoggedFile>();
+    for (const r of this.sql.exec<{ role: string; version: number; length: number; sha256: string; keyids: string }>(
+      "SELECT role, version, length, sha256, keyids FROM signing_log_staged WHERE timestamp_version = ?",
+      timestampVersion,
+    ))
+      byRole.set(r.role, { role: r.role, version: r.version, length: r.length, sha256: r.sha256, keyids: JSON.parse(r.keyids) as string[] });
+    // A file written again by this run is the same file (create-only names): the newer record replaces the staged one.
+    for (const f of written) byRole.set(f.role, { ...f, keyids: [...f.keyids].sort() });
+    const files = [...byRole.values()].sort((a, b) => (a.role < b.role ? -1 : a.role > b.role ? 1 : 0));
     const head = this.head();
     const body = { seq: (head?.seq ?? 0) + 1, prev: head?.hash ?? GENESIS_HASH, started, time, cause, files };
     const entry = { ...body, hash: entryHash(body) };

@@ -3,6 +3,11 @@
  * roles and the snapshot first, timestamp.json (the commit point) after them,
  * and a new root last. Every file is signed and self-checked here; a crash at
  * any point is redone by the next run with the same bytes (create-only names).
+ *
+ * The signing log learns of each file in one of two writes: bin-n covered by a
+ * progress record are staged with it (a resumed publish does not write them
+ * again), and the rest are returned for the commit's transaction to stage (a
+ * resumed publish writes them again). One SQLite write a step, not one a file.
  */
 import { mapLimit, type Ed25519Signer } from "../tuf/index.js";
 import { binSignedBytes, type ListedRow } from "./bin-bytes.js";
@@ -56,8 +61,11 @@ export interface Writer {
 /** The plan's bin-n are not all written within this invocation's budget; the alarm continues it. */
 export class Unfinished extends Error {}
 
-/** Writes the plan's files to R2: bin-n, offline roles, snapshot, and timestamp.json last. */
-export async function writePlan(w: Writer, plan: PublishPlan, signers: readonly Ed25519Signer[]): Promise<void> {
+/**
+ * Writes the plan's files to R2: bin-n, offline roles, snapshot, and timestamp.json last. Returns the
+ * files written that no progress record staged in the signing log: the commit stages them.
+ */
+export async function writePlan(w: Writer, plan: PublishPlan, signers: readonly Ed25519Signer[]): Promise<LoggedFile[]> {
   await crashPoint(w.env, w.storage, "after-begin");
   const { snapshot } = w.layout;
   const sql = w.storage.sql;
@@ -69,24 +77,23 @@ export async function writePlan(w: Writer, plan: PublishPlan, signers: readonly 
   await selfCheckSnapshot(snapshotBytes, signers);
   assertWithinClientLimit("snapshot", "snapshot", snapshotBytes.length);
   // Bins, offline roles and the snapshot are independent new names; only timestamp.json must wait for all of them.
-  await Promise.all([
+  const [unstaged, ...written] = await Promise.all([
     writeBins(w, plan, signers),
     ...plan.offline.filter((role) => role !== "root").map(async (role) => {
       const { version, body } = offlineRoleBody(sql, role);
       await putJSON(bucket, w.keys.versioned(role, version), body);
-      w.signingLog.stage(plan.timestampVersion, [await loggedFile(role, version, body)]);
+      return loggedFile(role, version, body);
     }),
-    putJSON(bucket, w.keys.versioned("snapshot", plan.snapshotVersion), snapshotBytes).then(async () =>
-      w.signingLog.stage(plan.timestampVersion, [await loggedFile("snapshot", plan.snapshotVersion, snapshotBytes, signers)]),
-    ),
+    putJSON(bucket, w.keys.versioned("snapshot", plan.snapshotVersion), snapshotBytes).then(() => loggedFile("snapshot", plan.snapshotVersion, snapshotBytes, signers)),
   ]);
+  const files = [...unstaged, ...written];
   await crashPoint(w.env, w.storage, "after-snapshot");
 
   const expires = roleRow(sql, "timestamp").expires;
   const timestampBytes = await signTimestamp(plan.timestampVersion, new Date(expires), plan.snapshotVersion, snapshotBytes, signers);
   // The commit point: every file it references is already in R2.
   await putTimestamp(bucket, w.keys.timestamp, timestampBytes, { version: String(plan.timestampVersion), expires: String(expires) });
-  w.signingLog.stage(plan.timestampVersion, [await loggedFile("timestamp", plan.timestampVersion, timestampBytes, signers)]);
+  files.push(await loggedFile("timestamp", plan.timestampVersion, timestampBytes, signers));
   await crashPoint(w.env, w.storage, "after-timestamp");
   // Plain copies of Python files and pages, for clients without TUF, change only once a timestamp covers them.
   await w.python.copyPlain(w.layout.succinct);
@@ -95,17 +102,19 @@ export async function writePlan(w: Writer, plan: PublishPlan, signers: readonly 
   if (plan.offline.includes("root")) {
     const { version, body } = offlineRoleBody(sql, "root");
     await putJSON(bucket, w.keys.versioned("root", version), body);
-    w.signingLog.stage(plan.timestampVersion, [await loggedFile("root", version, body)]);
+    files.push(await loggedFile("root", version, body));
     await crashPoint(w.env, w.storage, "after-root");
   }
+  return files;
 }
 
 /**
- * Writes the plan's bin-n in chunks and records progress after each, so a
- * publish larger than one invocation's subrequest limit (bootstrap and key
- * rotation write every bin) resumes where it stopped instead of starting over.
+ * Writes the plan's bin-n in chunks and records progress after each but the
+ * last, so a publish larger than one invocation's subrequest limit (bootstrap
+ * and key rotation write every bin) resumes where it stopped instead of
+ * starting over. Returns the last chunk's files, for the commit to stage.
  */
-async function writeBins(w: Writer, plan: PublishPlan, signers: readonly Ed25519Signer[]): Promise<void> {
+async function writeBins(w: Writer, plan: PublishPlan, signers: readonly Ed25519Signer[]): Promise<LoggedFile[]> {
   const { succinct } = w.layout;
   const sql = w.storage.sql;
   const done = sql
@@ -124,10 +133,12 @@ async function writeBins(w: Writer, plan: PublishPlan, signers: readonly Ed25519
         await crashPoint(w.env, w.storage, "bins-partial");
       });
     }
+    if (start + chunk.length === plan.bins.length) return written;
     w.signingLog.stage(plan.timestampVersion, written);
     sql.exec("UPDATE publishes SET bins_written = ? WHERE timestamp_version = ?", start + chunk.length, plan.timestampVersion);
-    if (start + chunk.length < plan.bins.length && Date.now() - w.budgetFrom > WRITE_BUDGET_MS) throw new Unfinished();
+    if (Date.now() - w.budgetFrom > WRITE_BUDGET_MS) throw new Unfinished();
   }
+  return [];
 }
 
 async function signBin(w: Writer, idx: number, version: number, signers: readonly Ed25519Signer[]): Promise<Uint8Array> {

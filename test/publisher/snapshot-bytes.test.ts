@@ -43,8 +43,6 @@ describe("SnapshotBytes", () => {
     const bytes = new SnapshotBytes(new Map([["bin-0.json", 1]]));
     expect(() => bytes.set("bin-1.json", 1)).toThrow(/not a listed role/);
     expect(() => bytes.set("bin-0.json", 0)).toThrow(/bad version/);
-    expect(() => bytes.signedBytes(0, expires)).toThrow(/bad version/);
-    expect(() => bytes.signedBytes(1, new Date("+010000-01-01T00:00:00Z"))).toThrow(/YYYY-MM-DD/);
   });
 
   it("self-checks: accepts exactly the canonical form clients verify over", () => {
