@@ -69,7 +69,6 @@ const META = enc.encode('","meta":{');
 const ENTRY_OPEN = enc.encode('":{"version":');
 const TAIL = enc.encode('},"spec_version":"');
 const VERSION = enc.encode('","version":');
-const JSON_SUFFIX = enc.encode(".json");
 /** Where `formatExpires` writes digits in YYYY-MM-DDTHH:MM:SSZ; the other bytes are its separators. */
 const EXPIRES = "0000-00-00T00:00:00Z";
 
@@ -78,69 +77,78 @@ const EXPIRES = "0000-00-00T00:00:00Z";
  * re-serialize and verify over: this grammar, every role once, names in
  * strictly increasing byte order, safe-integer versions. A byte scan, because
  * parsing and re-canonicalizing 16,386 entries on every publish cost more
- * than the rest of the publish (docs/performance.md).
+ * than the rest of the publish (docs/performance.md); the entry loop is
+ * written out by hand, since it runs on every publish over ~0.5 MB.
  */
 export function assertCanonicalSnapshot(b: Uint8Array): void {
-  let i = 0;
-  const fail = (why: string): never => {
-    throw new Error(`self-check failed: the snapshot is not canonical at byte ${i}: ${why}`);
-  };
-  const literal = (bytes: Uint8Array, what: string): void => {
-    for (let k = 0; k < bytes.length; k++) if (b[i + k] !== bytes[k]) fail(`expected ${what}`);
-    i += bytes.length;
-  };
-  const integer = (): void => {
-    if (!(b[i]! >= 0x31 && b[i]! <= 0x39)) fail("expected a version from 1 up");
-    let value = 0;
-    while (b[i]! >= 0x30 && b[i]! <= 0x39) value = value * 10 + (b[i++]! - 0x30);
-    if (!Number.isSafeInteger(value)) fail("a version is not a safe integer");
-  };
-  literal(HEAD, "the snapshot header");
+  let i = literal(b, 0, HEAD, "the snapshot header");
   for (let k = 0; k < EXPIRES.length; k++, i++)
-    if (EXPIRES[k] === "0" ? !(b[i]! >= 0x30 && b[i]! <= 0x39) : b[i] !== EXPIRES.charCodeAt(k)) fail("expected expires as YYYY-MM-DDTHH:MM:SSZ");
-  literal(META, '"meta"');
+    if (EXPIRES[k] === "0" ? !isDigit(b[i]) : b[i] !== EXPIRES.charCodeAt(k)) notCanonical(i, "expected expires as YYYY-MM-DDTHH:MM:SSZ");
+  i = literal(b, i, META, '"meta"');
   let previous = -1;
   let previousLength = 0;
   for (;;) {
-    literal(QUOTE, "a role file name");
-    const start = i;
-    while (isNameByte(b[i]!)) i++;
+    if (b[i] !== 0x22) notCanonical(i, "expected a role file name"); // '"'
+    const start = ++i;
+    while (isNameByte(b[i])) i++;
     const length = i - start;
-    if (length <= JSON_SUFFIX.length || compare(b, i - JSON_SUFFIX.length, JSON_SUFFIX.length, JSON_SUFFIX, 0) !== 0) fail("expected a role file name ending in .json");
-    if (previous >= 0 && compare(b, previous, previousLength, b, start, length) >= 0) fail("role file names out of order or repeated");
+    // Ends in ".json".
+    if (length <= 5 || b[i - 5] !== 0x2e || b[i - 4] !== 0x6a || b[i - 3] !== 0x73 || b[i - 2] !== 0x6f || b[i - 1] !== 0x6e)
+      notCanonical(i, "expected a role file name ending in .json");
+    if (previous >= 0) {
+      const shorter = Math.min(length, previousLength);
+      let k = 0;
+      while (k < shorter && b[previous + k] === b[start + k]) k++;
+      if (k < shorter ? b[previous + k]! > b[start + k]! : previousLength >= length) notCanonical(start, "role file names out of order or repeated");
+    }
     previous = start;
     previousLength = length;
-    literal(ENTRY_OPEN, '":{"version":');
-    integer();
-    literal(CLOSE, "}");
-    if (b[i] !== 0x2c) break; // ","
+    for (let k = 0; k < ENTRY_OPEN.length; k++) if (b[i + k] !== ENTRY_OPEN[k]) notCanonical(i + k, '":{"version":');
+    i = integer(b, i + ENTRY_OPEN.length);
+    if (b[i] !== 0x7d) notCanonical(i, "expected }");
+    if (b[++i] !== 0x2c) break; // ","
     i++;
   }
-  literal(TAIL, '},"spec_version":"');
+  i = literal(b, i, TAIL, '},"spec_version":"');
   for (let part = 0; part < 3; part++) {
     const start = i;
-    while (b[i]! >= 0x30 && b[i]! <= 0x39) i++;
-    if (i === start) fail("expected spec_version as N.N.N");
-    if (part < 2) literal(DOT, ".");
+    while (isDigit(b[i])) i++;
+    if (i === start) notCanonical(i, "expected spec_version as N.N.N");
+    if (part < 2) i = literal(b, i, DOT, ".");
   }
-  literal(VERSION, '","version":');
-  integer();
-  literal(CLOSE, "}");
-  if (i !== b.length) fail("expected the end of the snapshot");
+  i = literal(b, i, VERSION, '","version":');
+  i = integer(b, i);
+  i = literal(b, i, CLOSE, "}");
+  if (i !== b.length) notCanonical(i, "expected the end of the snapshot");
 }
 
-const QUOTE = enc.encode('"');
 const CLOSE = enc.encode("}");
 const DOT = enc.encode(".");
 
-/** `[a-z0-9.-]`: ROLE_FILE's characters. */
-const isNameByte = (c: number): boolean => (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2e || c === 0x2d;
-
-/** Byte order of `a[x, x+length)` and `c[y, y+yLength)` (defaults to `length`): UTF-16 order too, for these ASCII names. */
-function compare(a: Uint8Array, x: number, length: number, c: Uint8Array, y: number, yLength = length): number {
-  for (let k = 0; k < Math.min(length, yLength); k++) if (a[x + k] !== c[y + k]) return a[x + k]! - c[y + k]!;
-  return length - yLength;
+function notCanonical(at: number, why: string): never {
+  throw new Error(`self-check failed: the snapshot is not canonical at byte ${at}: ${why}`);
 }
+
+/** Checks `bytes` at `at`; returns the index after them. */
+function literal(b: Uint8Array, at: number, bytes: Uint8Array, what: string): number {
+  for (let k = 0; k < bytes.length; k++) if (b[at + k] !== bytes[k]) notCanonical(at + k, `expected ${what}`);
+  return at + bytes.length;
+}
+
+/** A version from 1 up, a safe integer, without leading zeros; returns the index after it. */
+function integer(b: Uint8Array, at: number): number {
+  let i = at;
+  if (!(b[i]! >= 0x31 && b[i]! <= 0x39)) notCanonical(i, "expected a version from 1 up");
+  let value = 0;
+  while (isDigit(b[i])) value = value * 10 + (b[i++]! - 0x30);
+  if (!Number.isSafeInteger(value)) notCanonical(at, "a version is not a safe integer");
+  return i;
+}
+
+const isDigit = (c: number | undefined): boolean => c !== undefined && c >= 0x30 && c <= 0x39;
+
+/** `[a-z0-9.-]`: ROLE_FILE's characters. */
+const isNameByte = (c: number | undefined): boolean => c !== undefined && ((c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2e || c === 0x2d);
 
 function fragment(name: string, version: number): string {
   if (!Number.isSafeInteger(version) || version < 1) throw new Error(`snapshot: bad version ${version} for ${name}`);
