@@ -62,6 +62,11 @@ function compatibilityDate(): string {
   return /^compatibility_date\s*=\s*"([^"]+)"/m.exec(readFileSync(join(ROOT, "wrangler.toml"), "utf8"))![1]!;
 }
 
+function compatibilityFlags(): string[] {
+  const list = /^compatibility_flags\s*=\s*\[([^\]]*)\]/m.exec(readFileSync(join(ROOT, "wrangler.toml"), "utf8"))?.[1] ?? "";
+  return [...list.matchAll(/"([^"]+)"/g)].map((m) => m[1]!);
+}
+
 /** The workerd processes this process has spawned (Miniflare runs workerd as a direct child). */
 function workerdChildren(): Set<number> {
   const pids = new Set<number>();
@@ -85,6 +90,7 @@ export async function startLocalWorker({ dir, bindings, onLog }: LocalWorkerOpti
     modules: true,
     scriptPath: bundleWorker(),
     compatibilityDate: compatibilityDate(),
+    compatibilityFlags: compatibilityFlags(),
     bindings: { ...tomlVars(), ...bindings } as Record<string, string>,
     r2Buckets: ["BUCKET"],
     durableObjects: { PUBLISHER: { className: "Publisher", useSQLite: true } },

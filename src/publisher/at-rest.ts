@@ -23,10 +23,19 @@ export async function putMetadata(
   bucket: R2Bucket,
   key: string,
   bytes: Uint8Array,
-  { createOnly, customMetadata = {} }: { createOnly: boolean; customMetadata?: Record<string, string> },
+  {
+    createOnly,
+    customMetadata = {},
+    gzipped,
+  }: {
+    createOnly: boolean;
+    customMetadata?: Record<string, string>;
+    /** The bytes' gzip, when the caller makes it more cheaply (the snapshot's, snapshot-bytes.ts). */
+    gzipped?: Uint8Array;
+  },
 ): Promise<void> {
   const compressed = bytes.length >= COMPRESS_MIN_BYTES;
-  const body = compressed ? await gzip(bytes) : bytes;
+  const body = compressed ? (gzipped ?? (await gzip(bytes))) : bytes;
   const options: R2PutOptions = {
     httpMetadata: { contentType: "application/json", ...(compressed ? { contentEncoding: "gzip" } : {}) },
     customMetadata: compressed ? { ...customMetadata, [LENGTH_FIELD]: String(bytes.length) } : customMetadata,

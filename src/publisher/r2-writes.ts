@@ -2,8 +2,8 @@
 import { putMetadata } from "./at-rest.js";
 
 /** Versioned metadata: create-only, so no storage accident can give a published version other bytes. */
-export async function putJSON(bucket: R2Bucket, key: string, bytes: Uint8Array): Promise<void> {
-  await putMetadata(bucket, key, bytes, { createOnly: true });
+export async function putJSON(bucket: R2Bucket, key: string, bytes: Uint8Array, gzipped?: Uint8Array): Promise<void> {
+  await putMetadata(bucket, key, bytes, { createOnly: true, gzipped });
 }
 
 /** Tries at writing timestamp.json, a second apart (R2: one write per second per key). */

@@ -1,5 +1,5 @@
 /**
- * The snapshot's canonical bytes, kept between publishes.
+ * The snapshot's canonical bytes, kept between publishes, and their gzip.
  *
  * At 16,384 bins the snapshot `meta` has 16,386 entries, but a publish changes
  * only a few. Re-serializing the whole object each time is the dominant cost of
@@ -9,10 +9,27 @@
  * test/publisher/snapshot-bytes.test.ts proves it.
  * Entries carry versions only (PEP 458: snapshot lists versions; VERSION alone
  * identifies a file because versions are never reused).
+ *
+ * Compressing the whole file again on every publish cost 1.4 ms at 16,384 bins,
+ * and 3.8 ms with versions as varied as a live repository's. So the file is
+ * gzipped in segments: every GROUP entries are one deflate segment of their
+ * own, ended by a sync flush (byte-aligned, no back-reference into another
+ * segment), and a group whose entries did not change keeps its compressed bytes.
+ * The segments of one file make one ordinary gzip member.
  */
+import { constants, crc32, deflateRawSync, gzipSync } from "node:zlib";
 import { formatExpires, SPEC_VERSION, utf8 } from "../tuf/index.js";
 
 const ROLE_FILE = /^[a-z0-9.-]+\.json$/;
+
+/** Entries in one compressed segment (~16 KB): a one-bin publish recompresses one. */
+const GROUP = 512;
+
+/** A group's bytes as they were compressed, and the deflate segment they compressed to. */
+interface Segment {
+  raw: Uint8Array;
+  deflated: Uint8Array;
+}
 
 export class SnapshotBytes {
   private readonly position = new Map<string, number>();
@@ -21,6 +38,9 @@ export class SnapshotBytes {
   private entries: Uint8Array = new Uint8Array();
   private readonly offsets: number[] = [];
   private stale = true;
+  private segments: Array<Segment | undefined> = [];
+  /** The length of the tail of the last signedBytes(). */
+  private tailLength = 0;
 
   /** `meta`: role file name (`bin-3e98.json`) to version. Names are fixed for the life of the repository. */
   constructor(meta: ReadonlyMap<string, number>) {
@@ -36,8 +56,10 @@ export class SnapshotBytes {
     const i = this.position.get(name);
     if (i === undefined) throw new Error(`snapshot: ${name} is not a listed role`);
     const next = fragment(name, version);
-    if (!this.stale && next.length === this.fragments[i]!.length) this.entries.set(utf8(next), this.offsets[i]!);
-    else this.stale = true;
+    if (!this.stale && next.length === this.fragments[i]!.length) {
+      this.entries.set(utf8(next), this.offsets[i]!);
+      this.segments[Math.floor(i / GROUP)] = undefined;
+    } else this.stale = true;
     this.fragments[i] = next;
   }
 
@@ -49,7 +71,57 @@ export class SnapshotBytes {
     out.set(head);
     out.set(this.entries, head.length);
     out.set(tail, head.length + this.entries.length);
+    this.tailLength = tail.length;
     return out;
+  }
+
+  /**
+   * The gzip of `file`, the envelope around the last signedBytes() output
+   * (`{"signatures":[…],"signed":` + signed + `}`): the part before the entries and
+   * the part after them are compressed anew, each unchanged group reuses its
+   * segment. The CRC of what the segments decode to must be the file's, or the
+   * whole file is compressed in one piece instead.
+   */
+  gzip(file: Uint8Array): Uint8Array {
+    const start = file.length - 1 - this.tailLength - this.entries.length;
+    if (this.stale || start < 0) return gzipSync(file);
+    const end = start + this.entries.length;
+    const segments = this.currentSegments();
+    const head = file.subarray(0, start);
+    const tail = file.subarray(end);
+    let crc = crc32(head);
+    let length = head.length + tail.length;
+    for (const { raw } of segments) {
+      crc = crc32(raw, crc);
+      length += raw.length;
+    }
+    crc = crc32(tail, crc);
+    if (length !== file.length || crc !== crc32(file)) return gzipSync(file);
+    const parts = [GZIP_HEADER, deflateRawSync(head, SYNC_FLUSH), ...segments.map((s) => s.deflated), deflateRawSync(tail), trailer(crc, file.length)];
+    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const part of parts) {
+      out.set(part, at);
+      at += part.length;
+    }
+    return out;
+  }
+
+  private currentSegments(): Segment[] {
+    const groups = Math.ceil(this.fragments.length / GROUP);
+    const segments: Segment[] = [];
+    for (let g = 0; g < groups; g++) {
+      let segment = this.segments[g];
+      if (!segment) {
+        const from = this.offsets[g * GROUP]!;
+        const to = g + 1 < groups ? this.offsets[(g + 1) * GROUP]! : this.entries.length;
+        // A copy: later publishes patch this.entries in place.
+        const raw = this.entries.slice(from, to);
+        segment = this.segments[g] = { raw, deflated: deflateRawSync(raw, SYNC_FLUSH) };
+      }
+      segments.push(segment);
+    }
+    return segments;
   }
 
   private rebuild(): void {
@@ -59,8 +131,22 @@ export class SnapshotBytes {
       at += f.length + 1; // ASCII: one byte a character, and the "," after it
     });
     this.entries = utf8(this.fragments.join(","));
+    this.segments = [];
     this.stale = false;
   }
+}
+
+const SYNC_FLUSH = { finishFlush: constants.Z_SYNC_FLUSH };
+/** RFC 1952: deflate, no flags, no modification time, unknown OS. */
+const GZIP_HEADER = new Uint8Array([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
+
+/** CRC-32 and length (mod 2^32) of the uncompressed bytes, little-endian. */
+function trailer(crc: number, length: number): Uint8Array {
+  const out = new Uint8Array(8);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, crc >>> 0, true);
+  view.setUint32(4, length >>> 0, true);
+  return out;
 }
 
 const enc = new TextEncoder();

@@ -84,7 +84,7 @@ export async function writePlan(w: Writer, plan: PublishPlan, signers: readonly 
       await putJSON(bucket, w.keys.versioned(role, version), body);
       return loggedFile(role, version, body);
     }),
-    putJSON(bucket, w.keys.versioned("snapshot", plan.snapshotVersion), snapshotBytes).then(() => loggedFile("snapshot", plan.snapshotVersion, snapshotBytes, signers)),
+    putJSON(bucket, w.keys.versioned("snapshot", plan.snapshotVersion), snapshotBytes, snapshot.gzip(snapshotBytes)).then(() => loggedFile("snapshot", plan.snapshotVersion, snapshotBytes, signers)),
   ]);
   const files = [...unstaged, ...written];
   await crashPoint(w.env, w.storage, "after-snapshot");

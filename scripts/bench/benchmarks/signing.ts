@@ -24,11 +24,12 @@ export const signing: Benchmark = {
         bundle: true,
         format: "esm",
         platform: "neutral",
+        external: ["node:*"],
         target: "es2022",
         outfile,
         logLevel: "silent",
       });
-      const mf = new Miniflare({ modules: true, modulesRoot: dir, scriptPath: outfile, compatibilityDate: "2026-04-26", host: "127.0.0.1", port: 0 });
+      const mf = new Miniflare({ modules: true, modulesRoot: dir, scriptPath: outfile, compatibilityDate: "2026-04-26", compatibilityFlags: ["nodejs_compat"], host: "127.0.0.1", port: 0 });
       try {
         const url = (await mf.ready).toString();
         await fetch(`${url}?n=50&bins=1024`).then((r) => r.arrayBuffer()); // warm-up (JIT)
