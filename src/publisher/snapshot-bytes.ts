@@ -176,7 +176,7 @@ export function assertCanonicalSnapshot(b: Uint8Array): void {
   for (;;) {
     if (b[i] !== 0x22) notCanonical(i, "expected a role file name"); // '"'
     const start = ++i;
-    while (isNameByte(b[i])) i++;
+    while (i < b.length && NAME_BYTE[b[i]!] === 1) i++;
     const length = i - start;
     // Ends in ".json".
     if (length <= 5 || b[i - 5] !== 0x2e || b[i - 4] !== 0x6a || b[i - 3] !== 0x73 || b[i - 2] !== 0x6f || b[i - 1] !== 0x6e)
@@ -233,8 +233,9 @@ function integer(b: Uint8Array, at: number): number {
 
 const isDigit = (c: number | undefined): boolean => c !== undefined && c >= 0x30 && c <= 0x39;
 
-/** `[a-z0-9.-]`: ROLE_FILE's characters. */
-const isNameByte = (c: number | undefined): boolean => c !== undefined && ((c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2e || c === 0x2d);
+/** 1 for `[a-z0-9.-]`, ROLE_FILE's characters: one load a byte in the scan's busiest loop. */
+const NAME_BYTE = new Uint8Array(256);
+for (const c of "abcdefghijklmnopqrstuvwxyz0123456789.-") NAME_BYTE[c.charCodeAt(0)] = 1;
 
 function fragment(name: string, version: number): string {
   if (!Number.isSafeInteger(version) || version < 1) throw new Error(`snapshot: bad version ${version} for ${name}`);
