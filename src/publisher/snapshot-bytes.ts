@@ -12,9 +12,9 @@
  *
  * Compressing the whole file again on every publish cost 1.4 ms at 16,384 bins,
  * and 3.8 ms with versions as varied as a live repository's. So the file is
- * gzipped in segments: every GROUP entries are one deflate segment of their
+ * gzipped in segments: every SEGMENT_ENTRIES entries are one deflate segment of their
  * own, ended by a sync flush (byte-aligned, no back-reference into another
- * segment), and a group whose entries did not change keeps its compressed bytes.
+ * segment), and a segment whose entries did not change keeps its compressed bytes.
  * The segments of one file make one ordinary gzip member.
  */
 import { constants, crc32, deflateRawSync, gzipSync } from "node:zlib";
@@ -23,9 +23,9 @@ import { formatExpires, SPEC_VERSION, utf8 } from "../tuf/index.js";
 const ROLE_FILE = /^[a-z0-9.-]+\.json$/;
 
 /** Entries in one compressed segment (~16 KB): a one-bin publish recompresses one. */
-const GROUP = 512;
+const SEGMENT_ENTRIES = 512;
 
-/** A group's bytes as they were compressed, and the deflate segment they compressed to. */
+/** A segment's entry bytes as they were compressed, and the deflate segment they compressed to. */
 interface Segment {
   raw: Uint8Array;
   deflated: Uint8Array;
@@ -58,7 +58,7 @@ export class SnapshotBytes {
     const next = fragment(name, version);
     if (!this.stale && next.length === this.fragments[i]!.length) {
       this.entries.set(utf8(next), this.offsets[i]!);
-      this.segments[Math.floor(i / GROUP)] = undefined;
+      this.segments[Math.floor(i / SEGMENT_ENTRIES)] = undefined;
     } else this.stale = true;
     this.fragments[i] = next;
   }
@@ -78,8 +78,8 @@ export class SnapshotBytes {
   /**
    * The gzip of `file`, the envelope around the last signedBytes() output
    * (`{"signatures":[…],"signed":` + signed + `}`): the part before the entries and
-   * the part after them are compressed anew, each unchanged group reuses its
-   * segment. The CRC of what the segments decode to must be the file's, or the
+   * the part after them are compressed anew, each unchanged segment is reused.
+   * The CRC of what the segments decode to must be the file's, or the
    * whole file is compressed in one piece instead.
    */
   gzip(file: Uint8Array): Uint8Array {
@@ -108,13 +108,13 @@ export class SnapshotBytes {
   }
 
   private currentSegments(): Segment[] {
-    const groups = Math.ceil(this.fragments.length / GROUP);
+    const count = Math.ceil(this.fragments.length / SEGMENT_ENTRIES);
     const segments: Segment[] = [];
-    for (let g = 0; g < groups; g++) {
+    for (let g = 0; g < count; g++) {
       let segment = this.segments[g];
       if (!segment) {
-        const from = this.offsets[g * GROUP]!;
-        const to = g + 1 < groups ? this.offsets[(g + 1) * GROUP]! : this.entries.length;
+        const from = this.offsets[g * SEGMENT_ENTRIES]!;
+        const to = g + 1 < count ? this.offsets[(g + 1) * SEGMENT_ENTRIES]! : this.entries.length;
         // A copy: later publishes patch this.entries in place.
         const raw = this.entries.slice(from, to);
         segment = this.segments[g] = { raw, deflated: deflateRawSync(raw, SYNC_FLUSH) };
