@@ -17,8 +17,8 @@
  * segment), and a segment whose entries did not change keeps its compressed bytes.
  * The segments of one file make one ordinary gzip member.
  */
-import { constants, crc32, deflateRawSync, gzipSync } from "node:zlib";
 import { formatExpires, SPEC_VERSION, utf8 } from "../tuf/index.js";
+import { deflateSegment, gzip, gzipCrc, gzipMember } from "./at-rest.js";
 
 const ROLE_FILE = /^[a-z0-9.-]+\.json$/;
 
@@ -84,27 +84,20 @@ export class SnapshotBytes {
    */
   gzip(file: Uint8Array): Uint8Array {
     const start = file.length - 1 - this.tailLength - this.entries.length;
-    if (this.stale || start < 0) return gzipSync(file);
+    if (this.stale || start < 0) return gzip(file);
     const end = start + this.entries.length;
     const segments = this.currentSegments();
     const head = file.subarray(0, start);
     const tail = file.subarray(end);
-    let crc = crc32(head);
+    let crc = gzipCrc(head);
     let length = head.length + tail.length;
     for (const { raw } of segments) {
-      crc = crc32(raw, crc);
+      crc = gzipCrc(raw, crc);
       length += raw.length;
     }
-    crc = crc32(tail, crc);
-    if (length !== file.length || crc !== crc32(file)) return gzipSync(file);
-    const parts = [GZIP_HEADER, deflateRawSync(head, SYNC_FLUSH), ...segments.map((s) => s.deflated), deflateRawSync(tail), trailer(crc, file.length)];
-    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-    let at = 0;
-    for (const part of parts) {
-      out.set(part, at);
-      at += part.length;
-    }
-    return out;
+    crc = gzipCrc(tail, crc);
+    if (length !== file.length || crc !== gzipCrc(file)) return gzip(file);
+    return gzipMember([deflateSegment(head), ...segments.map((s) => s.deflated), deflateSegment(tail, true)], crc, file.length);
   }
 
   private currentSegments(): Segment[] {
@@ -117,7 +110,7 @@ export class SnapshotBytes {
         const to = g + 1 < count ? this.offsets[(g + 1) * SEGMENT_ENTRIES]! : this.entries.length;
         // A copy: later publishes patch this.entries in place.
         const raw = this.entries.slice(from, to);
-        segment = this.segments[g] = { raw, deflated: deflateRawSync(raw, SYNC_FLUSH) };
+        segment = this.segments[g] = { raw, deflated: deflateSegment(raw) };
       }
       segments.push(segment);
     }
@@ -134,19 +127,6 @@ export class SnapshotBytes {
     this.segments = [];
     this.stale = false;
   }
-}
-
-const SYNC_FLUSH = { finishFlush: constants.Z_SYNC_FLUSH };
-/** RFC 1952: deflate, no flags, no modification time, unknown OS. */
-const GZIP_HEADER = new Uint8Array([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
-
-/** CRC-32 and length (mod 2^32) of the uncompressed bytes, little-endian. */
-function trailer(crc: number, length: number): Uint8Array {
-  const out = new Uint8Array(8);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, crc >>> 0, true);
-  view.setUint32(4, length >>> 0, true);
-  return out;
 }
 
 const enc = new TextEncoder();
@@ -189,7 +169,7 @@ export function assertCanonicalSnapshot(b: Uint8Array): void {
     }
     previous = start;
     previousLength = length;
-    for (let k = 0; k < ENTRY_OPEN.length; k++) if (b[i + k] !== ENTRY_OPEN[k]) notCanonical(i + k, '":{"version":');
+    for (let k = 0; k < ENTRY_OPEN.length; k++) if (b[i + k] !== ENTRY_OPEN[k]) notCanonical(i + k, 'expected ":{"version":');
     i = integer(b, i + ENTRY_OPEN.length);
     if (b[i] !== 0x7d) notCanonical(i, "expected }");
     if (b[++i] !== 0x2c) break; // ","
